@@ -13,6 +13,10 @@ log = logging.getLogger(__name__)
 class Message:
     topic: str
     payload: Any
+    # Who published it, when consumers must tell sources apart: values written
+    # through the API are already stored, so they carry origin "historian" and
+    # the historian writer skips them.
+    origin: str | None = None
 
 
 def validate_filter(pattern: str) -> None:
@@ -132,10 +136,10 @@ class Bus:
             self._route_cache[topic] = route
         return route
 
-    def publish(self, topic: str, payload: Any) -> None:
+    def publish(self, topic: str, payload: Any, origin: str | None = None) -> None:
         if not topic or "+" in topic or "#" in topic:
             raise ValueError(f"cannot publish to topic {topic!r}: wildcards are for filters only")
-        msg = Message(topic, payload)
+        msg = Message(topic, payload, origin)
         self.published += 1
         subs, handlers = self._route(topic)
         for sub in subs:

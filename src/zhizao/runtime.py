@@ -1,0 +1,106 @@
+"""One platform process: builds the stores, the bus, the apps and (in demo mode)
+the simulated plant, and starts and stops them in order."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from zhizao.assets import load_plant
+from zhizao.assets.loader import demo_plant_text, parse_plant
+from zhizao.assets.model import Plant
+from zhizao.bus import Bus
+from zhizao.core.clock import WallClock
+from zhizao.core.config import Settings
+from zhizao.core.context import Context
+from zhizao.security.service import Security
+from zhizao.store.db import Database
+from zhizao.store.historian import open_historian
+
+log = logging.getLogger(__name__)
+
+
+def plant_path(settings: Settings) -> Path:
+    return settings.plant_file or settings.data_dir / "plant.yaml"
+
+
+def load_configured_plant(settings: Settings) -> Plant:
+    """The configured plant file; on first start the demo plant is copied into the data folder."""
+    path = plant_path(settings)
+    if not path.exists():
+        if settings.plant_file is not None:
+            raise FileNotFoundError(f"plant_file: {path} does not exist")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(demo_plant_text(), encoding="utf-8")
+    return load_plant(path)
+
+
+class Platform:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.resolved_database_url)
+        self.db.create_all()
+        self.security = Security(self.db)
+        plant = load_configured_plant(settings)
+        bus = Bus()
+        self.sim = None
+        clock: Any = WallClock()
+        if settings.demo:
+            from zhizao.sim import PlantSimulator
+
+            self.sim = PlantSimulator(bus=bus, plant=plant, seed=settings.sim_seed, speed=settings.sim_speed)
+            clock = self.sim.clock
+        historian = open_historian(settings.resolved_historian_url, clock=clock,
+                                   retention_days=settings.retention_days,
+                                   rollup_after_days=settings.rollup_after_days)
+        historian.register_tags(plant.tags())
+        self.ctx = Context(settings=settings, bus=bus, plant=plant, historian=historian, db=self.db, clock=clock)
+        self._started: list[Any] = []
+
+    def _services(self) -> list[tuple[str, Any]]:
+        from zhizao.apps.alarms.service import AlarmService
+        from zhizao.apps.oee.service import OeeService
+        from zhizao.store.writer import HistorianWriter
+
+        # The writer subscribes first so that nothing published is missed; the
+        # simulator starts last, once every consumer listens.
+        services: list[tuple[str, Any]] = [
+            ("historian_writer", HistorianWriter(self.ctx)),
+            ("oee", OeeService(self.ctx)),
+            ("alarms", AlarmService(self.ctx)),
+        ]
+        if self.sim is not None:
+            services.append(("sim", self.sim))
+        return services
+
+    def ensure_demo_admin(self) -> str | None:
+        """In demo mode with no users yet: create ``admin`` and return its one-time password."""
+        if not self.settings.demo or self.security.list_users():
+            return None
+        password = secrets.token_urlsafe(12)
+        self.security.add_user("admin", password, "admin", "Administrator")
+        return password
+
+    async def start(self) -> None:
+        for name, service in self._services():
+            await service.start()
+            self.ctx.services[name] = service
+            self._started.append(service)
+        log.info("platform started: %d tags, services %s", len(self.ctx.plant.tags()), list(self.ctx.services))
+
+    async def stop(self) -> None:
+        for service in reversed(self._started):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(service).__name__)
+        self._started.clear()
+        self.ctx.services.clear()
+        self.ctx.historian.close()
+        self.db.close()
+
+
+__all__ = ["Platform", "load_configured_plant", "parse_plant"]
