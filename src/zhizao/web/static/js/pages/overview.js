@@ -7,7 +7,7 @@ import { live, onLive } from '../live.js';
 import { fetchDowntime, fetchOee } from '../oeedata.js';
 import { flowOf, isBuffer, nameOf, plant, shiftAt } from '../plant.js';
 import { legendHtml, reasonLabel, stateLabel } from '../states.js';
-import { priorityChip, tagLabel } from './alarms.js';
+import { priorityChip, tagLabel } from '../ui.js';
 
 const TILE_TAGS = ['temperature', 'vibration_rms', 'power', 'part_count'];
 const MAX_EVENTS = 40;

@@ -1,0 +1,24 @@
+// Small shared bits of markup.
+import { escapeHtml } from './format.js';
+import { pick, t } from './i18n.js';
+
+export const tagLabel = (tag) => pick(tag?.description) || tag?.id || '';
+
+export const priorityChip = (p) => `<span class="prio prio-${escapeHtml(p)}">${t(`web.priority.${p}`)}</span>`;
+
+// A row of toggle buttons; `value` is the pressed one.
+export function segmented(name, options, value) {
+  return `<div class="seg" role="group" data-seg="${name}">${options.map(([v, label]) =>
+    `<button type="button" data-value="${v}" class="${v === value ? 'on' : ''}">${escapeHtml(label)}</button>`).join('')}</div>`;
+}
+
+// Wires a segmented control: highlights the pressed button and calls `onPick(value)`.
+export function onSegment(root, name, onPick) {
+  const seg = root.querySelector(`[data-seg="${name}"]`);
+  seg.addEventListener('click', (ev) => {
+    const btn = ev.target.closest('button[data-value]');
+    if (!btn) return;
+    seg.querySelectorAll('button').forEach((b) => b.classList.toggle('on', b === btn));
+    onPick(btn.dataset.value);
+  });
+}
