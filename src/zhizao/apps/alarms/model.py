@@ -261,7 +261,8 @@ class Alarm:
         An alarm whose condition is still active is annunciated again as a new occurrence.
         """
         if self.state is not from_state:
-            key = "alarms.error.not_shelved" if from_state is AlarmState.SHELVED else "alarms.error.in_service"
+            shelved = from_state is AlarmState.SHELVED
+            key = "alarms.error.not_shelved" if shelved else "alarms.error.in_service"
             raise AlarmConflict(key, id=self.id, state=self.state.value)
         self.shelved_by = self.shelved_at = self.shelved_until = self.shelve_reason = None
         if self.active:
@@ -327,6 +328,7 @@ class AlarmRow(Base):
     cleared_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     acked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     acked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Who shelved it or took it out of service, when, until when and why.
     shelved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     shelved_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     shelved_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
