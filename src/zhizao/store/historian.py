@@ -58,11 +58,16 @@ class Historian(Protocol):
         """Validate and store a batch; bad points are rejected with a reason, never raised."""
 
     def read_raw(self, tag: str, start: int, end: int, limit: int = 100_000) -> list[Point]:
-        """Points of one tag with start <= ts < end, oldest first."""
+        """Points of one tag with start <= ts < end, oldest first (``ValueError`` for an unknown tag)."""
 
     def read_agg(self, tags: Sequence[str], start: int, end: int, interval_ms: int,
                  agg: Agg = "avg") -> dict[str, list[tuple[int, Value | None]]]:
-        """Per tag, (bucket start, aggregate) for each non-empty interval in [start, end)."""
+        """Per tag, (bucket start, aggregate) for each non-empty interval in [start, end).
+
+        Buckets are aligned to ``start``; bad-quality points are left out; periods
+        already downsampled are answered from 1-minute rollups. Unknown tags raise
+        ``ValueError``.
+        """
 
     def latest(self, tags: Sequence[str] | None = None) -> dict[str, Point]:
         """Last value of each tag (all tags when None), from the latest-value cache."""
@@ -76,7 +81,8 @@ class Historian(Protocol):
     def close(self) -> None: ...
 
 
-def open_historian(url: str, *, clock=None, retention_days: int = 90, rollup_after_days: int = 7) -> Historian:
+def open_historian(url: str, *, clock=None, retention_days: int = 90,
+                   rollup_after_days: int = 7) -> Historian:
     """Open the historian named by ``url`` (``duckdb:///file`` or ``duckdb:///:memory:``)."""
     if url.startswith("duckdb://"):
         from zhizao.store.duckdb_historian import DuckDBHistorian
