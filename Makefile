@@ -21,7 +21,7 @@ run: venv
 
 # Debian's chromium drives the browser tests (never `playwright install`).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-cjk; }
 
 test: venv chromium
 	$(PY) -m pytest -q

@@ -1,14 +1,11 @@
-// Active alarms shared by the header, the overview tiles and the alarms page.
+// The alarm list (active or unacknowledged) shared by the header, the overview tiles and the alarms page.
 // Refreshed from the API when an alarm event arrives (debounced) and every 30 s.
 import { api } from './api.js';
 
 export const alarms = {
-  active: [], // alarm records, newest first
-  byTag: new Map(), // tag path -> highest-priority active alarm
+  list: [], // alarm records in the API's order: unacknowledged, priority, newest
+  byTag: new Map(), // tag path -> its first listed alarm whose condition is still active
 };
-
-const PRIORITY_RANK = { urgent: 4, high: 3, medium: 2, low: 1 };
-export const priorityRank = (p) => PRIORITY_RANK[p] || 0;
 
 const listeners = new Set();
 let timer = null;
@@ -18,15 +15,14 @@ export function onAlarms(fn) {
   return () => listeners.delete(fn);
 }
 
-export const isUnacked = (a) => a.acked === false || /unack/.test(a.state || '');
+export const isUnacked = (a) => a.state === 'unack_active' || a.state === 'unack_rtn';
 
 export async function refreshAlarms() {
-  const data = await api('/api/alarms', { query: { state: 'active' } });
-  const list = Array.isArray(data) ? data : data.alarms || data.items || [];
-  list.sort((a, b) => priorityRank(b.priority) - priorityRank(a.priority) || (b.ts ?? 0) - (a.ts ?? 0));
-  alarms.active = list;
+  // No state filter: the ISA-18.2 alarm list; a hi under an active hihi is left out.
+  const list = (await api('/api/alarms')).filter((a) => !a.superseded);
+  alarms.list = list;
   alarms.byTag = new Map();
-  for (const a of list) if (!alarms.byTag.has(a.tag)) alarms.byTag.set(a.tag, a);
+  for (const a of list) if (a.active && !alarms.byTag.has(a.tag)) alarms.byTag.set(a.tag, a);
   listeners.forEach((fn) => fn(alarms));
 }
 

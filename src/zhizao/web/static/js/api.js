@@ -1,4 +1,6 @@
 // JSON API client: every call goes through here so a lost session sends the user to /login.
+import { currentLang } from './i18n.js';
+
 export class ApiError extends Error {
   constructor(status, message) {
     super(message);
@@ -18,7 +20,7 @@ export async function api(path, { method = 'GET', body, query } = {}) {
     Object.entries(query).forEach(([k, v]) => { if (v !== undefined && v !== null && v !== '') qs.set(k, v); });
     if ([...qs].length) url += `?${qs}`;
   }
-  const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  const init = { method, headers: { Accept: 'application/json', 'Accept-Language': currentLang() }, credentials: 'same-origin' };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

@@ -4,7 +4,7 @@ import { alarms, isUnacked, onAlarms, refreshAlarms, scheduleAlarmRefresh } from
 import { fmtDateTime, fmtPct } from './format.js';
 import { applyI18n, pick, savedLang, setLang, t } from './i18n.js';
 import { connectLive, live, onLive, seedLive } from './live.js';
-import { loadPlant, nameOf, plant, shiftAt } from './plant.js';
+import { loadPlant, nameOf, plant, shiftAt, shiftStart } from './plant.js';
 import { session } from './session.js';
 
 const pages = {
@@ -29,6 +29,7 @@ async function render() {
   unmount?.();
   pageEl.replaceChildren();
   pageEl.className = `page page-${route}`;
+  document.title = `${t(`web.nav.${route === 'machine' ? 'overview' : route}`)} · ${t('app.name')}`;
   document.querySelectorAll('[data-nav]').forEach((a) => {
     a.classList.toggle('active', a.dataset.nav === route || (route === 'machine' && a.dataset.nav === 'overview'));
   });
@@ -52,10 +53,11 @@ function updateClock() {
 
 function updateAlarmCount() {
   const el = $('hdr-alarms');
-  const unacked = alarms.active.filter(isUnacked).length;
-  el.textContent = unacked ? `${alarms.active.length} / ${unacked}` : String(alarms.active.length);
+  const active = alarms.list.filter((a) => a.active).length;
+  const unacked = alarms.list.filter(isUnacked).length;
+  el.textContent = `${active} / ${unacked}`;
   el.title = t('web.header.alarms_hint');
-  el.classList.toggle('bad', alarms.active.length > 0);
+  el.classList.toggle('bad', active > 0);
   el.classList.toggle('blink', unacked > 0);
 }
 
@@ -68,14 +70,13 @@ function updateLink(up) {
 // Line OEE of the current shift, refreshed every 15 s.
 async function updateOee() {
   const line = plant.lines[0];
-  const shift = shiftAt(live.clock);
-  if (!line || !shift) return;
+  if (!line || !live.clock) return;
   try {
-    const res = await api('/api/oee', { query: { scope: line.path, start: shift.startMs, end: live.clock } });
+    const res = await api('/api/oee', { query: { scope: line.path, start: shiftStart(live.clock), end: live.clock } });
     const el = $('hdr-oee');
     el.textContent = fmtPct(res.oee);
     el.className = `mono ${res.oee >= 0.85 ? 'good' : res.oee >= 0.6 ? 'warn' : 'bad'}`;
-  } catch (err) {
+  } catch {
     $('hdr-oee').textContent = '--';
   }
 }
@@ -101,7 +102,7 @@ async function boot() {
   connectLive(prefix);
 
   onLive((type, data) => {
-    if (type === 'tags') updateClock();
+    if (type === 'tags' || type === 'state') updateClock();
     else if (type === 'alarm') scheduleAlarmRefresh();
     else if (type === 'link') updateLink(data);
   });
@@ -125,5 +126,8 @@ async function boot() {
 boot().catch((err) => {
   if (err.status === 401) return; // api() is already on its way to /login
   document.body.classList.remove('booting');
-  pageEl.innerHTML = `<div class="panel error-panel">${t('web.error.boot', { detail: err.message })}</div>`;
+  const box = document.createElement('div');
+  box.className = 'panel error-panel';
+  box.textContent = t('web.error.boot', { detail: err.message });
+  pageEl.replaceChildren(box);
 });

@@ -7,6 +7,9 @@ export function loadEcharts() {
   return loading;
 }
 
+// Canvas text needs a real font list (not 'inherit'); the same stack as the CSS --font.
+const FONT = getComputedStyle(document.body).getPropertyValue('--font').trim() || 'sans-serif';
+
 export const PALETTE = ['#4c9aff', '#22c55e', '#f5a524', '#a855f7', '#14b8a6', '#ef4444', '#eab308', '#ec4899'];
 export const INK = { text: '#c3cdd9', muted: '#8593a3', axis: '#354150', split: '#222c38', bg: '#121922' };
 
@@ -29,7 +32,7 @@ export const baseOption = () => ({
   backgroundColor: 'transparent',
   color: PALETTE,
   animation: false,
-  textStyle: { color: INK.text, fontFamily: 'inherit' },
+  textStyle: { color: INK.text, fontFamily: FONT },
   tooltip: {
     trigger: 'axis', backgroundColor: '#1b2430', borderColor: INK.axis, textStyle: { color: INK.text, fontSize: 12 },
   },

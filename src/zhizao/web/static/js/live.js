@@ -2,6 +2,7 @@
 // Keeps the latest value of every tag, each machine's state and reason, and the plant
 // clock; pages subscribe with `onLive(fn)` and get ('tags' | 'state' | 'alarm' | 'order' | 'link', data).
 import { api, toLogin } from './api.js';
+import { fetchDowntime } from './oeedata.js';
 
 export const live = {
   values: {}, // tag path -> {ts, v, q}
@@ -24,32 +25,21 @@ function emit(type, data) {
   });
 }
 
-// Seeds states from the simulator (reasons included) and values from the latest API.
+// Seeds the plant clock, the latest values, and each machine's state with its reason and
+// start: a machine that is not running has an open downtime event saying why.
 export async function seedLive(prefix) {
-  const [latest, sim] = await Promise.all([
-    api('/api/tags/latest', { query: { prefix } }),
-    api('/api/sim/status').catch(() => null),
-  ]);
+  const [health, latest] = await Promise.all([api('/api/health'), api('/api/tags/latest', { query: { prefix } })]);
+  live.clock = health.clock;
   Object.assign(live.values, latest);
   for (const [path, point] of Object.entries(latest)) {
     if (path.endsWith('/state')) live.states[path.slice(0, -6)] = { state: point.v, ts: point.ts, reason: null };
   }
-  for (const [eq, st] of Object.entries(simStates(sim))) {
-    live.states[eq] = { ...live.states[eq], ...st };
+  const open = await fetchDowntime({ scope: prefix, start: live.clock - 7 * 86400e3, end: live.clock, limit: 200 })
+    .catch(() => []);
+  for (const e of open.filter((d) => d.end == null)) {
+    const st = live.states[e.equipment];
+    if (!st || st.state === e.state) live.states[e.equipment] = { state: e.state, reason: e.reason, ts: e.ts };
   }
-  live.clock = sim?.clock ?? Math.max(0, ...Object.values(latest).map((p) => p.ts));
-}
-
-// /api/sim/status lists states as {path: {state, reason, since}} or [{equipment, state, reason}].
-function simStates(sim) {
-  const raw = sim?.states ?? sim?.equipment ?? {};
-  const out = {};
-  const entries = Array.isArray(raw) ? raw.map((s) => [s.equipment ?? s.path, s]) : Object.entries(raw);
-  for (const [path, s] of entries) {
-    if (!path) continue;
-    out[path] = typeof s === 'string' ? { state: s } : { state: s.state, reason: s.reason ?? null, ts: s.since ?? s.ts };
-  }
-  return out;
 }
 
 export function connectLive(prefix) {
@@ -78,6 +68,7 @@ export function connectLive(prefix) {
   source.addEventListener('state', (e) => {
     const ev = JSON.parse(e.data);
     live.states[ev.equipment] = { state: ev.state, reason: ev.reason, ts: ev.ts, previous: ev.previous };
+    live.clock = Math.max(live.clock ?? 0, ev.ts); // events arrive between the once-a-second clock ticks
     emit('state', ev);
   });
   for (const kind of ['alarm', 'order']) {

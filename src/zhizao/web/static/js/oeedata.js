@@ -1,38 +1,24 @@
-// OEE and downtime from the API, in the shapes the pages draw.
+// OEE and downtime from the API (zhizao.apps.oee), in the shapes the pages draw.
 import { api } from './api.js';
+import { t } from './i18n.js';
 
-export const OEE_KEYS = ['oee', 'availability', 'performance', 'quality'];
+// The four figures; ISO 22400 calls performance "effectiveness".
+export const OEE_KEYS = ['oee', 'availability', 'effectiveness', 'quality'];
 
-// ISO 22400 calls performance "effectiveness"; accept either.
-function figures(obj) {
-  const out = { ...obj };
-  out.performance ??= obj.effectiveness;
-  for (const k of OEE_KEYS) out[k] = typeof out[k] === 'number' ? out[k] : null;
-  return out;
+export const kpiLabel = (key) => (key === 'oee' ? t('web.oee.oee') : t(`oee.${key}`));
+
+// {oee, availability, effectiveness, quality, elements, groups, equipment, lines, ...}; KPIs are 0..1 or null.
+export function fetchOee(query) {
+  return api('/api/oee', { query });
 }
 
-export async function fetchOee(query) {
-  const res = await api('/api/oee', { query });
-  const out = figures(res.total ?? res.overall ?? res);
-  out.groups = (res.groups ?? res.items ?? []).map(figures);
-  return out;
-}
-
-// Downtime/state-change records: {equipment, ts, end, duration_ms, state, reason}.
+// Downtime events, newest first: {equipment, state, reason, label, ts, end, duration_ms}; open ones have end null.
 export async function fetchDowntime(query) {
   const res = await api('/api/downtime', { query });
-  return (Array.isArray(res) ? res : res.events ?? res.items ?? []).map((e) => ({
-    ...e,
-    ts: e.ts ?? e.start,
-    duration_ms: e.duration_ms ?? (e.end != null ? e.end - (e.ts ?? e.start) : null),
-  }));
+  return res.events.map((e) => ({ ...e, ts: e.start }));
 }
 
-// Pareto rows, largest first: {reason, duration_ms, count}.
-export async function fetchPareto(query) {
-  const res = await api('/api/downtime/pareto', { query });
-  return (Array.isArray(res) ? res : res.reasons ?? res.items ?? []).map((r) => ({
-    ...r,
-    duration_ms: r.duration_ms ?? r.duration ?? 0,
-  }));
+// Downtime by reason, longest first: {items: [{key, label, reason, count, duration_ms, cumulative_share}], total_ms}.
+export function fetchPareto(query) {
+  return api('/api/downtime/pareto', { query });
 }

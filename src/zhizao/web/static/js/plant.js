@@ -74,3 +74,6 @@ export function shiftAt(ms) {
   }
   return null;
 }
+
+// Start of the current shift, or 8 h back when the plant has no shifts.
+export const shiftStart = (ms) => shiftAt(ms)?.startMs ?? ms - 8 * 3600e3;

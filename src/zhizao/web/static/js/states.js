@@ -10,17 +10,16 @@ export const STATE_COLOURS = {
 
 export const stateLabel = (state) => (state ? t(`state.${state}`) : t('web.state.unknown'));
 
-// "failure.bearing" -> "Failure: bearing"; unknown codes are shown as they are.
+// Reason codes as words ("failure.bearing" -> "Bearing failure"); unknown codes as they are.
 export function reasonLabel(reason) {
   if (!reason) return '';
-  if (has(`web.reason.${reason}`)) return t(`web.reason.${reason}`);
-  const [head, ...rest] = reason.split('.');
-  if (head === 'failure' && rest.length) {
-    const mode = rest.join('.');
-    return t('web.reason.failure', { mode: has(`web.failure.${mode}`) ? t(`web.failure.${mode}`) : mode });
-  }
+  if (has(`reason.${reason}`)) return t(`reason.${reason}`);
+  if (reason.startsWith('failure.')) return t('reason.failure.other', { mode: reason.slice(8) });
   return reason;
 }
+
+// A machine state's reason; running machines are producing unless told otherwise.
+export const stateReason = (st) => reasonLabel(st?.reason || (st?.state === 'running' ? 'producing' : ''));
 
 export function legendHtml() {
   return STATES.map((s) => `<span class="legend-item"><i class="dot st-${s}"></i>${stateLabel(s)}</span>`).join('');

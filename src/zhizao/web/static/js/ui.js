@@ -1,10 +1,18 @@
 // Small shared bits of markup.
-import { escapeHtml } from './format.js';
+import { escapeHtml, fmtValue } from './format.js';
 import { pick, t } from './i18n.js';
+import { reasonLabel } from './states.js';
 
 export const tagLabel = (tag) => pick(tag?.description) || tag?.id || '';
 
-export const priorityChip = (p) => `<span class="prio prio-${escapeHtml(p)}">${t(`web.priority.${p}`)}</span>`;
+// An alarm's value at activation (HTML); a machine-down alarm carries the state reason code instead.
+export function alarmValue(a, tag) {
+  if (a.limit === 'down') return escapeHtml(reasonLabel(a.value));
+  if (typeof a.value !== 'number') return escapeHtml(a.value ?? '');
+  return `${fmtValue(a.value, tag)} ${escapeHtml(tag?.unit || a.unit || '')}`;
+}
+
+export const priorityChip = (p) => `<span class="prio prio-${escapeHtml(p)}">${t(`alarms.priority.${p}`)}</span>`;
 
 // A row of toggle buttons; `value` is the pressed one.
 export function segmented(name, options, value) {

@@ -4,10 +4,10 @@ import { alarms, isUnacked, onAlarms } from '../alarmstore.js';
 import { escapeHtml, fmtDuration, fmtPct, fmtTime, fmtValue } from '../format.js';
 import { t } from '../i18n.js';
 import { live, onLive } from '../live.js';
-import { fetchDowntime, fetchOee } from '../oeedata.js';
-import { flowOf, isBuffer, nameOf, plant, shiftAt } from '../plant.js';
-import { legendHtml, reasonLabel, stateLabel } from '../states.js';
-import { priorityChip, tagLabel } from '../ui.js';
+import { fetchDowntime, fetchOee, kpiLabel, OEE_KEYS } from '../oeedata.js';
+import { flowOf, isBuffer, nameOf, plant, shiftStart } from '../plant.js';
+import { legendHtml, reasonLabel, stateLabel, stateReason } from '../states.js';
+import { alarmValue, priorityChip, tagLabel } from '../ui.js';
 
 const TILE_TAGS = ['temperature', 'vibration_rms', 'power', 'part_count'];
 const MAX_EVENTS = 40;
@@ -48,8 +48,8 @@ function lineHtml(line) {
       <div class="panel-head">
         <h2>${escapeHtml(nameOf(line))}</h2>
         <div class="line-kpis">
-          ${['oee', 'availability', 'performance', 'quality'].map((k) => `
-            <div class="mini-kpi"><label>${t(`web.oee.${k}`)}</label><span class="mono" data-kpi="${k}">--</span></div>`).join('')}
+          ${OEE_KEYS.map((k) => `
+            <div class="mini-kpi"><label>${kpiLabel(k)}</label><span class="mono" data-kpi="${k}">--</span></div>`).join('')}
           <div class="mini-kpi"><label>${t('web.overview.running')}</label><span class="mono" data-kpi="running">--</span></div>
         </div>
         <div class="legend">${legendHtml()}</div>
@@ -86,7 +86,7 @@ export function mount(root) {
     <div class="grid-3">
       <section class="panel">
         <div class="panel-head"><h3>${t('web.overview.events')}</h3><span class="muted small">${t('web.overview.events_hint')}</span></div>
-        <div class="table-wrap"><table class="data compact">
+        <div class="table-wrap scroll-y"><table class="data compact">
           <thead><tr><th>${t('web.col.time')}</th><th>${t('web.col.equipment')}</th><th>${t('web.col.state')}</th><th>${t('web.col.reason')}</th></tr></thead>
           <tbody id="ov-events"><tr class="empty"><td colspan="4">${t('web.empty.events')}</td></tr></tbody>
         </table></div>
@@ -111,8 +111,8 @@ export function mount(root) {
     const st = live.states[path] || {};
     el.className = `tile st-${st.state || 'unknown'}`;
     el.querySelector('.st-label').textContent = stateLabel(st.state);
-    el.querySelector('.st-since').textContent = st.ts && live.clock ? fmtDuration(Math.max(0, live.clock - st.ts)) : '';
-    el.querySelector('.tile-reason').textContent = reasonLabel(st.reason) || '\u00a0';
+    el.querySelector('.st-since').textContent = st.ts && live.clock ? fmtDuration(Math.max(0, live.clock - st.ts), true) : '';
+    el.querySelector('.tile-reason').textContent = stateReason(st) || '\u00a0';
   }
 
   function paintValues() {
@@ -139,18 +139,18 @@ export function mount(root) {
 
   function paintAlarms() {
     tiles.forEach((el, path) => {
-      const mine = alarms.active.filter((a) => a.tag?.startsWith(`${path}/`));
+      const mine = alarms.list.filter((a) => a.tag?.startsWith(`${path}/`));
       const badge = el.querySelector('.tile-alarm');
       badge.hidden = !mine.length;
       badge.textContent = `⚠ ${mine.length}`;
       badge.classList.toggle('unacked', mine.some(isUnacked));
     });
     const body = root.querySelector('#ov-alarms');
-    body.innerHTML = alarms.active.slice(0, 12).map((a) => {
+    body.innerHTML = alarms.list.slice(0, 12).map((a) => {
       const tag = plant.tags.get(a.tag);
-      return `<tr class="${isUnacked(a) ? 'unacked' : ''}"><td>${priorityChip(a.priority)}</td><td class="mono">${fmtTime(a.ts)}</td>
+      return `<tr class="${isUnacked(a) ? 'unacked' : ''}"><td>${priorityChip(a.priority)}</td><td class="mono">${fmtTime(a.active_since)}</td>
         <td>${escapeHtml(tag ? `${nameOf(tag.equipment)} · ${tagLabel(tag)}` : a.tag)}</td>
-        <td class="mono num">${fmtValue(a.value, tag)} ${escapeHtml(tag?.unit || '')}</td></tr>`;
+        <td class="mono num">${alarmValue(a, tag)}</td></tr>`;
     }).join('') || `<tr class="empty"><td colspan="4">${t('web.empty.alarms')}</td></tr>`;
     paintValues();
   }
@@ -171,11 +171,10 @@ export function mount(root) {
   }
 
   async function loadKpis() {
-    const shift = shiftAt(live.clock);
     for (const line of plant.lines) {
       const panel = root.querySelector(`[data-line="${line.path}"]`);
-      const res = shift ? await fetchOee({ scope: line.path, start: shift.startMs, end: live.clock }).catch(() => null) : null;
-      for (const k of ['oee', 'availability', 'performance', 'quality']) {
+      const res = await fetchOee({ scope: line.path, start: shiftStart(live.clock), end: live.clock }).catch(() => null);
+      for (const k of OEE_KEYS) {
         panel.querySelector(`[data-kpi="${k}"]`).textContent = fmtPct(res?.[k]);
       }
     }
