@@ -50,6 +50,7 @@ from zhizao.sim.sensors import Climate, MachineSensors
 SimGen = Generator[simpy.Event, Any, Any]
 
 DEFAULT_CYCLE_S = 60.0
+HANDLING_S = 2.0  # loading/unloading a part; waits shorter than this are not shown as idle
 PM_INTERVAL_H = 48.0  # planned maintenance of each machine, staggered over the machines
 PM_DURATION_MIN = 40.0
 ORDER_LOAD = 0.62  # work arriving as a share of the bottleneck's ideal capacity
@@ -261,21 +262,26 @@ class Machine:
             yield from self._wait(self.line.schedule.changed)
 
     def _take(self) -> SimGen:
-        self.doing = "input"
-        request = self.input.get()
-        if not request.triggered:
-            self.show_waiting()
-        part = yield from self._wait(request)
+        part = yield from self._wait_showing(self.input.get(), "input")
         self.taken += 1
         self.line.refresh()
         return part
 
     def _put(self, part: Part) -> SimGen:
-        self.doing = "output"
-        request = self.output.put(part)
+        yield from self._wait_showing(self.output.put(part), "output")
+
+    def _wait_showing(self, request: simpy.Event, doing: str) -> SimGen:
+        """Wait for a buffer request; show idle (starved/blocked) only if it takes longer
+        than part handling, so hand-overs at the same instant are not reported as stops."""
+        self.doing = "handling"  # show_waiting shows nothing while handling
         if not request.triggered:
+            yield from self._wait(self.env.any_of([request, self.env.timeout(HANDLING_S)]))
+        if not request.triggered:
+            self.doing = doing
             self.show_waiting()
-        yield from self._wait(request)
+        value = yield from self._wait(request)
+        self.doing = "handling"
+        return value
 
     def _work(self, duration_s: float, state: str, reason: str) -> SimGen:
         self.doing = "work"
