@@ -21,6 +21,8 @@ from zhizao.store.historian import open_historian
 
 log = logging.getLogger(__name__)
 
+DEMO_WARMUP_S = 3600.0  # simulated history written on the demo's first start
+
 
 def plant_path(settings: Settings) -> Path:
     return settings.plant_file or settings.data_dir / "plant.yaml"
@@ -46,17 +48,23 @@ class Platform:
         self.security = Security(self.db)
         plant = load_configured_plant(settings)
         bus = Bus()
+        historian = open_historian(settings.resolved_historian_url, clock=WallClock(),
+                                   retention_days=settings.retention_days,
+                                   rollup_after_days=settings.rollup_after_days)
+        historian.register_tags(plant.tags())
         self.sim = None
         clock: Any = WallClock()
         if settings.demo:
             from zhizao.sim import PlantSimulator
 
-            self.sim = PlantSimulator(bus=bus, plant=plant, seed=settings.sim_seed, speed=settings.sim_speed)
-            clock = self.sim.clock
-        historian = open_historian(settings.resolved_historian_url, clock=clock,
-                                   retention_days=settings.retention_days,
-                                   rollup_after_days=settings.rollup_after_days)
-        historian.register_tags(plant.tags())
+            # The simulated plant's clock runs ahead of the wall clock; after a
+            # restart it resumes where the stored data ends, so time never runs
+            # backwards. A fresh data folder starts with some history.
+            last_ts = max((p.ts for p in historian.latest().values()), default=None)
+            start_ms = None if last_ts is None else max(last_ts + 1000, WallClock().now_ms()) // 1000 * 1000
+            self.sim = PlantSimulator(bus=bus, plant=plant, seed=settings.sim_seed, speed=settings.sim_speed,
+                                      start_ms=start_ms, warmup_s=DEMO_WARMUP_S if last_ts is None else 0.0)
+            clock = historian.clock = self.sim.clock
         self.ctx = Context(settings=settings, bus=bus, plant=plant, historian=historian, db=self.db, clock=clock)
         self._started: list[Any] = []
 
