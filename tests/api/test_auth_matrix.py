@@ -1,7 +1,6 @@
 """Every write endpoint against every role: 401 signed out, 403 below its role, allowed at and above."""
 
 import pytest
-
 from tests.conftest import ROLES, auth
 
 TAG = "zhizao/suzhou/machining/line1/turning/cnc1/temperature"

@@ -25,7 +25,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line else "line ?"
-        return f"{self.file} {where}: {self.field}: {self.message}" if self.field else f"{self.file} {where}: {self.message}"
+        field = f"{self.field}: " if self.field else ""
+        return f"{self.file} {where}: {field}{self.message}"
 
 
 class PlantError(ValueError):
