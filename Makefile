@@ -24,6 +24,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-cjk; }
 
 test: venv chromium
+	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q
 
 lint: venv
