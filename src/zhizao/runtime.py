@@ -84,6 +84,25 @@ class Platform:
             services.append(("sim", self.sim))
         return services
 
+    async def apply_plant(self, plant: Plant) -> None:
+        """Make ``plant`` the running plant: saved to the data folder, its tags writable,
+        and the alarm definitions rebuilt (alarm states persist across the rebuild).
+        The simulator keeps the plant it started with until the platform restarts."""
+        from zhizao.apps.alarms.service import AlarmService
+        from zhizao.assets import dump_plant
+
+        plant_path(self.settings).write_text(dump_plant(plant), encoding="utf-8")
+        self.ctx.plant = plant
+        self.ctx.historian.register_tags(plant.tags())
+        old = self.ctx.services.get("alarms")
+        if old is not None:
+            await old.stop()
+            new = AlarmService(self.ctx)
+            await new.start()
+            self.ctx.services["alarms"] = new
+            self._started[self._started.index(old)] = new
+        self.ctx.bus.publish("_events/plant/changed", {"ts": self.ctx.clock.now_ms(), "tags": len(plant.tags())})
+
     def ensure_demo_admin(self) -> str | None:
         """In demo mode with no users yet: create ``admin`` and return its one-time password."""
         if not self.settings.demo or self.security.list_users():

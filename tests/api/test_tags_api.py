@@ -1,5 +1,6 @@
 """Tag data through the HTTP API against the real embedded historian."""
 
+import time
 from datetime import UTC, datetime
 
 from tests.conftest import auth
@@ -75,6 +76,12 @@ def test_asset_tree_and_tag_edit(client, tokens):
     # The override applies to cnc1 only; cnc2 keeps the template's limit.
     tags = {t["path"]: t for t in client.get("/api/tags", headers=auth(tokens["viewer"])).json()}
     assert tags[TAG.replace("cnc1", "cnc2")]["alarms"]["hi"] == 75
+
+    # The new limit is in force at once: 72 °C is above it (and below the template's 75).
+    now = int(time.time() * 1000)
+    client.post("/api/tags/data", json=[{"tag": TAG, "ts": now, "v": 72.0}], headers=auth(tokens["operator"]))
+    alarms = client.get("/api/alarms", params={"state": "active"}, headers=auth(tokens["viewer"])).json()
+    assert [(a["tag"], a["limit"], a["limit_value"]) for a in alarms] == [(TAG, "hi", 70.0)]
 
     r = client.patch(f"/api/tags/{TAG}", json={"range": [10, 5]}, headers=auth(tokens["engineer"]))
     assert r.status_code == 422 and "range" in str(r.json()["detail"])

@@ -73,25 +73,15 @@ def export_plant(ctx: Context = Depends(get_ctx), _: User = Depends(current_user
     return dump_plant(ctx.plant)
 
 
-def install_plant(request: Request, plant: Plant) -> None:
-    """Make ``plant`` the running plant: saved to the data folder, tags registered, apps told."""
-    ctx: Context = request.app.state.ctx
-    path = ctx.settings.data_dir / "plant.yaml"
-    path.write_text(dump_plant(plant), encoding="utf-8")
-    ctx.plant = plant
-    ctx.historian.register_tags(plant.tags())
-    ctx.bus.publish("_events/plant/changed", {"ts": ctx.clock.now_ms(), "tags": len(plant.tags())})
-
-
 @router.put("/plant")
-def replace_plant(request: Request, yaml_text: str = Body(..., media_type="text/yaml"),
-                  _: User = Depends(require_role("admin"))) -> dict:
+async def replace_plant(request: Request, yaml_text: str = Body(..., media_type="text/yaml"),
+                        _: User = Depends(require_role("admin"))) -> dict:
     """Create or replace the whole plant from YAML; errors name the line and field."""
     try:
         plant = parse_plant(yaml_text, file="request body")
     except PlantError as exc:
         raise HTTPException(422, exc.as_json()) from None
-    install_plant(request, plant)
+    await request.app.state.platform.apply_plant(plant)
     return {"ok": True, "equipment": len(plant.equipment_by_id()), "tags": len(plant.tags())}
 
 
@@ -104,7 +94,7 @@ class TagChange(BaseModel):
 
 
 @router.patch("/tags/{path:path}")
-def change_tag(path: str, change: TagChange, request: Request, ctx: Context = Depends(get_ctx),
+async def change_tag(path: str, change: TagChange, request: Request, ctx: Context = Depends(get_ctx),
                _: User = Depends(require_role("engineer"))) -> dict:
     """Change a tag's metadata; a tag inherited from a template gets an override on its equipment."""
     eq_path, _sep, tag_id = path.rpartition("/")
@@ -122,5 +112,5 @@ def change_tag(path: str, change: TagChange, request: Request, ctx: Context = De
         new_plant = parse_plant(dump_plant(plant), file="changed plant")
     except (ValidationError, PlantError) as exc:
         raise HTTPException(422, str(exc)) from None
-    install_plant(request, new_plant)
+    await request.app.state.platform.apply_plant(new_plant)
     return tag_json(new_plant.tag_index()[path])
