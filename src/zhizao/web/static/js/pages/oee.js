@@ -153,8 +153,11 @@ export function mount(root) {
       ['oee.element.delay', fmtDuration(el.delay_ms)],
       ['oee.element.sq', `${el.sq} / ${el.pq}`],
     ].filter(([, v]) => v != null);
+    // Times of a line are machine-hours: the sum over its machines (ISO 22400 elements per work unit).
+    const machines = res.equipment?.length ?? 0;
     root.querySelector('#oee-facts').innerHTML = facts.map(([k, v]) =>
-      `<div><dt>${t(k)}</dt><dd>${escapeHtml(v)}</dd></div>`).join('');
+      `<div><dt>${t(k)}</dt><dd>${escapeHtml(v)}</dd></div>`).join('')
+      + (machines > 1 ? `<p class="facts-note">${escapeHtml(t('web.oee.sum_note', { n: machines }))}</p>` : '');
   }
 
   async function load() {
