@@ -71,14 +71,18 @@ class Platform:
     def _services(self) -> list[tuple[str, Any]]:
         from zhizao.apps.alarms.service import AlarmService
         from zhizao.apps.oee.service import OeeService
+        from zhizao.connect.ingest import Ingest
+        from zhizao.connect.manager import ConnectorManager
         from zhizao.store.writer import HistorianWriter
 
-        # The writer subscribes first so that nothing published is missed; the
-        # simulator starts last, once every consumer listens.
+        # The writer and the apps subscribe first so that nothing published is
+        # missed; connectors and the simulator start last, once every consumer listens.
         services: list[tuple[str, Any]] = [
             ("historian_writer", HistorianWriter(self.ctx)),
             ("oee", OeeService(self.ctx)),
             ("alarms", AlarmService(self.ctx)),
+            ("ingest", Ingest(self.ctx)),
+            ("connectors", ConnectorManager(self.ctx)),
         ]
         if self.sim is not None:
             services.append(("sim", self.sim))

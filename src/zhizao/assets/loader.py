@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -13,7 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from zhizao.assets.model import Plant
+from zhizao.assets.model import BUILTIN_SOURCES, Plant
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,23 @@ def _check_references(plant: Plant, raw: Any, file: str) -> list[Problem]:
     unique(plant.materials, ("materials",), "material")
     unique(plant.products, ("products",), "product")
     unique(plant.routings, ("routings",), "routing")
+    unique_names = {}
+    for i, spec in enumerate(plant.connectors):
+        if spec.name in unique_names or spec.name in BUILTIN_SOURCES:
+            problem(("connectors", i, "name"), "connector", spec.name, duplicate=True)
+        unique_names[spec.name] = spec
+    problems.extend(_check_connectors(plant, raw, file))
+    sources = set(unique_names) | set(BUILTIN_SOURCES)
+    for si, site in enumerate(ent.sites):
+        for ai, area in enumerate(site.areas):
+            for li, line in enumerate(area.lines):
+                for ci, cell in enumerate(line.cells):
+                    for ei, eq in enumerate(cell.equipment):
+                        for ti, tag in enumerate(eq.tags):
+                            if tag.source.connector not in sources:
+                                loc = ("enterprise", "sites", si, "areas", ai, "lines", li, "cells", ci,
+                                       "equipment", ei, "tags", ti, "source", "connector")
+                                problem(loc, "connector", tag.source.connector)
     shifts = {s.id for s in plant.shifts}
     items = {m.id for m in plant.materials} | {p.id for p in plant.products}
     routings = {r.id for r in plant.routings}
@@ -134,6 +153,42 @@ def _check_references(plant: Plant, raw: Any, file: str) -> list[Problem]:
                 if eq_id not in equipment_ids:
                     problem(("routings", i, "steps", j, "equipment", k), "equipment", eq_id)
     return problems
+
+
+def _check_connectors(plant: Plant, raw: Any, file: str) -> list[Problem]:
+    """Each connector's kind must exist and its config must fit that kind's schema."""
+    from zhizao.connect.registry import connector_kinds
+
+    kinds = connector_kinds()
+    problems: list[Problem] = []
+    for i, spec in enumerate(plant.connectors):
+        cls = kinds.get(spec.kind)
+        if cls is None:
+            loc = ("connectors", i, "kind")
+            problems.append(Problem(file, _line_of(raw, loc), _field(loc),
+                                    f"unknown connector kind '{spec.kind}' (known: {', '.join(sorted(kinds))})"))
+            continue
+        try:
+            cls.config_model.model_validate(expand_env(spec.config))
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                loc = ("connectors", i, "config", *err["loc"])
+                problems.append(Problem(file, _line_of(raw, loc), _field(loc), err["msg"]))
+    return problems
+
+
+_ENV_REF = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+def expand_env(value: Any) -> Any:
+    """``${NAME}`` in connector settings is replaced by the environment variable (for secrets)."""
+    if isinstance(value, str):
+        return _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), value)
+    if isinstance(value, dict):
+        return {k: expand_env(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_env(v) for v in value]
+    return value
 
 
 def parse_plant(text: str, file: str = "<plant>") -> Plant:

@@ -9,7 +9,7 @@ equipment. A tag's UNS path is the ids of those levels joined by ``/``.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -197,11 +197,25 @@ class Routing(Strict):
     steps: list[RoutingStep] = Field(min_length=1)
 
 
+class ConnectorSpec(Strict):
+    """One connector instance; ``config`` is checked against its kind's declared schema."""
+
+    name: str = Field(pattern=ID_PATTERN)
+    kind: str
+    enabled: bool = True
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+# Sources that need no connector instance: the simulator and writes through the API.
+BUILTIN_SOURCES = ("sim", "api")
+
+
 class Plant(Strict):
     """The whole plant as described in its YAML file."""
 
     version: int = 1
     enterprise: Enterprise
+    connectors: list[ConnectorSpec] = Field(default_factory=list)
     templates: list[Template] = Field(default_factory=list)
     shifts: list[Shift] = Field(default_factory=list)
     people: list[Person] = Field(default_factory=list)

@@ -41,6 +41,7 @@ class Database:
         # Import the modules that declare tables so they register on Base.
         import zhizao.apps.alarms.model  # noqa: F401
         import zhizao.apps.oee.model  # noqa: F401
+        import zhizao.connect.model  # noqa: F401
         import zhizao.security.model  # noqa: F401
 
         Base.metadata.create_all(self.engine)
