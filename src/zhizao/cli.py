@@ -87,7 +87,7 @@ def _security(data_dir: Path | None):
     settings = settings_for(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    db.create_all()
+    db.migrate()
     return Security(db)
 
 

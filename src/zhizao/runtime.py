@@ -44,7 +44,7 @@ class Platform:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.resolved_database_url)
-        self.db.create_all()
+        self.db.migrate()
         self.security = Security(self.db)
         plant = load_configured_plant(settings)
         bus = Bus()
@@ -77,11 +77,14 @@ class Platform:
 
         # The writer and the apps subscribe first so that nothing published is
         # missed; connectors and the simulator start last, once every consumer listens.
+        # Ingest (with the spool's forwarder) comes first so that it stops last: the
+        # writer may spool into it while it stops.
+        ingest = Ingest(self.ctx)
         services: list[tuple[str, Any]] = [
-            ("historian_writer", HistorianWriter(self.ctx)),
+            ("ingest", ingest),
+            ("historian_writer", HistorianWriter(self.ctx, fallback=ingest)),
             ("oee", OeeService(self.ctx)),
             ("alarms", AlarmService(self.ctx)),
-            ("ingest", Ingest(self.ctx)),
             ("connectors", ConnectorManager(self.ctx)),
         ]
         if self.sim is not None:

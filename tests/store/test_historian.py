@@ -1,15 +1,20 @@
+"""Behaviour every historian backend shares: each test runs on DuckDB and on PostgreSQL."""
+
 from __future__ import annotations
 
 import math
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from tests.store.pg_helpers import historian_url, schema_prefix
 
 from zhizao.core.clock import FixedClock
 from zhizao.store.duckdb_historian import DAY_MS, MINUTE_MS, DuckDBHistorian
 from zhizao.store.historian import REJECT_REASONS, Point, open_historian
+from zhizao.store.postgres_historian import PostgresHistorian
 
 NOW = 1_750_000_020_000  # 2025-06-15T15:07:00Z, a whole minute
 T0 = NOW - 3_600_000  # an hour ago, a whole minute
@@ -25,17 +30,36 @@ TAGS = [Tag("p/l/m/temp"), Tag("p/l/m/count", "int"), Tag("p/l/m/run", "bool"), 
         Tag("p/l/m/speed")]
 
 
-def make(path=":memory:", now=NOW, **kw) -> DuckDBHistorian:
-    hist = DuckDBHistorian(path, clock=FixedClock(now), **kw)
-    hist.register_tags(TAGS)
-    return hist
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.services)])
+def backend(request) -> str:
+    return request.param
 
 
 @pytest.fixture
-def hist():
-    h = make()
-    yield h
-    h.close()
+def open_hist(backend, tmp_path):
+    """``open_hist(name="main", now=NOW, register=True, **kw)``: a historian on the store called
+    ``name`` (a DuckDB file, or a PostgreSQL schema); the same name opens the same store again."""
+    with schema_prefix() if backend == "postgresql" else nullcontext("") as prefix:
+        opened = []
+
+        def factory(name="main", now=NOW, register=True, **kw):
+            if backend == "duckdb":
+                h = DuckDBHistorian(tmp_path / f"{name}.duckdb", clock=FixedClock(now), **kw)
+            else:
+                h = PostgresHistorian(historian_url(f"{prefix}_{name}"), clock=FixedClock(now), **kw)
+            if register:
+                h.register_tags(TAGS)
+            opened.append(h)
+            return h
+
+        yield factory
+        for h in opened:
+            h.close()
+
+
+@pytest.fixture
+def hist(open_hist):
+    return open_hist()
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -253,7 +277,7 @@ def test_read_agg_bad_arguments(hist):
 
 # -- latest-value cache -------------------------------------------------------------------
 
-def test_latest_cache(hist):
+def test_latest_cache(hist, backend):
     assert hist.latest() == {}
     hist.write([Point("p/l/m/temp", T0 + 1000, 1.0), Point("p/l/m/temp", T0 + 2000, 2.0, "bad"),
                 Point("p/l/m/state", T0, "idle"), Point("p/l/m/count", T0, 3)])
@@ -265,33 +289,31 @@ def test_latest_cache(hist):
     assert type(latest["p/l/m/count"].v) is int
     assert hist.latest(["p/l/m/state", "p/l/m/speed", "unknown"]) == {
         "p/l/m/state": Point("p/l/m/state", T0, "idle")}
-    hist.write([Point("p/l/m/temp", T0 + 2000, 4.0)])  # same time: the later write wins
-    assert hist.latest(["p/l/m/temp"])["p/l/m/temp"].v == 4.0
+    hist.write([Point("p/l/m/temp", T0 + 2000, 4.0)])
+    # Same time: on DuckDB the later write wins; PostgreSQL keeps one point per (tag, ts), the first.
+    assert hist.latest(["p/l/m/temp"])["p/l/m/temp"].v == (4.0 if backend == "duckdb" else 2.0)
 
 
-def test_latest_survives_reopen(tmp_path):
-    path = tmp_path / "h" / "hist.duckdb"
-    h = make(path)
+def test_latest_survives_reopen(open_hist):
+    h = open_hist()
     h.write([Point("p/l/m/temp", T0, 1.5), Point("p/l/m/run", T0, True), Point("p/l/m/state", T0, "down"),
              Point("p/l/m/temp", T0 + 1000, 2.5, "uncertain")])
     h.close()
-    h = DuckDBHistorian(path, clock=FixedClock(NOW))
+    h = open_hist(register=False)
     assert h.latest() == {"p/l/m/temp": Point("p/l/m/temp", T0 + 1000, 2.5, "uncertain"),
                           "p/l/m/run": Point("p/l/m/run", T0, True),
                           "p/l/m/state": Point("p/l/m/state", T0, "down")}
-    h.close()
 
 
 # -- persistence --------------------------------------------------------------------------
 
-def test_persistence_across_reopen(tmp_path):
-    path = tmp_path / "hist.duckdb"
-    h = make(path)
+def test_persistence_across_reopen(open_hist):
+    h = open_hist()
     ids = h.tag_ids([t.path for t in TAGS])
     h.write([Point("p/l/m/temp", T0, 1.0), Point("p/l/m/state", T0, "running")])
     h.close()
 
-    h = DuckDBHistorian(path, clock=FixedClock(NOW))
+    h = open_hist(register=False)
     assert list(h.tag_ids([t.path for t in TAGS])) == list(ids)
     # Registered tags stay writable after a restart.
     assert h.write([Point("p/l/m/temp", T0 + 1000, 2.0)]).accepted == 1
@@ -306,10 +328,9 @@ def test_persistence_across_reopen(tmp_path):
     assert len(h.read_raw("p/l/m/state", T0, NOW)) == 1
     h.close()
 
-    h = DuckDBHistorian(path, clock=FixedClock(NOW))
+    h = open_hist(register=False)
     assert h.stats()["tags"] == 2
     assert h.write([Point("p/l/m/new", T0, 1)]).accepted == 1
-    h.close()
 
 
 def test_register_rejects_unknown_data_type(hist):
@@ -336,10 +357,10 @@ def test_closed_historian_refuses_writes(hist):
 
 # -- retention ----------------------------------------------------------------------------
 
-def test_retention_downsamples_and_drops(tmp_path):
+def test_retention_downsamples_and_drops(open_hist):
     day0 = NOW - 10 * DAY_MS  # older than rollup_after_days=7, newer than retention_days=30
     old = NOW - 40 * DAY_MS  # older than retention
-    h = make(tmp_path / "r.duckdb", retention_days=30, rollup_after_days=7)
+    h = open_hist(retention_days=30, rollup_after_days=7)
     pts = [Point("p/l/m/temp", day0 + k * 10_000, float(k)) for k in range(18)]  # 3 minutes, 6 per minute
     pts.append(Point("p/l/m/temp", day0 + 5_000, 1000.0, "bad"))  # left out of aggregates
     pts += [Point("p/l/m/count", day0 + k * 20_000, k) for k in range(6)]
@@ -369,12 +390,11 @@ def test_retention_downsamples_and_drops(tmp_path):
     h.close()
 
     # Rollups persist; later, past retention, they are dropped as well.
-    h = DuckDBHistorian(tmp_path / "r.duckdb", clock=FixedClock(NOW), retention_days=30, rollup_after_days=7)
+    h = open_hist(register=False, retention_days=30, rollup_after_days=7)
     assert h.read_agg(tags, day0, day0 + 180_000, 60_000, "avg") == before["avg"]
     counts = h.apply_retention(day0 + 31 * DAY_MS)
     assert counts["rollup_rows_dropped"] == 5 and counts["string_points_dropped"] == 1
     assert h.read_agg(tags, day0, day0 + 180_000, 60_000, "avg") == {t: [] for t in tags}
-    h.close()
 
 
 def test_retention_is_idempotent(hist):
@@ -384,14 +404,13 @@ def test_retention_is_idempotent(hist):
                                          "string_points_dropped": 0}
 
 
-def test_rollup_minute_boundaries():
-    h = make(now=NOW, rollup_after_days=1)
+def test_rollup_minute_boundaries(open_hist):
+    h = open_hist(rollup_after_days=1)
     base = NOW - 2 * DAY_MS
     h.write([Point("p/l/m/temp", base + 59_999, 1.0), Point("p/l/m/temp", base + MINUTE_MS, 3.0)])
     assert h.apply_retention(NOW)["rollup_rows_added"] == 2
     assert h.read_agg(["p/l/m/temp"], base, base + 2 * MINUTE_MS, MINUTE_MS, "max") == {
         "p/l/m/temp": [(base, 1.0), (base + MINUTE_MS, 3.0)]}
-    h.close()
 
 
 # -- concurrency --------------------------------------------------------------------------

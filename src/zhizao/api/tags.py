@@ -8,13 +8,13 @@ from collections import deque
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
 from sse_starlette.sse import EventSourceResponse
 
 from zhizao.api.assets import tag_json
-from zhizao.api.deps import current_user, get_ctx, require_role
+from zhizao.api.deps import current_user, get_ctx, get_service, require_role
 from zhizao.api.timeparse import parse_interval, time_range
 from zhizao.bus import Message
+from zhizao.connect.ingest import Ingest, SpoolFull
 from zhizao.core.context import Context
 from zhizao.security.model import User
 from zhizao.store.historian import AGGS, Point
@@ -22,6 +22,7 @@ from zhizao.store.historian import AGGS, Point
 router = APIRouter(prefix="/api", tags=["tags"])
 
 MAX_BATCH = 100_000
+WAIT_STORED_S = 10.0  # the reply waits this long at most for the points to reach the historian
 MAX_POINTS_RETURNED = 20_000
 STREAM_EVENTS = {"state", "alarm", "order", "failure"}
 
@@ -75,17 +76,20 @@ def history(path: str, start: str | None = None, end: str | None = None, interva
 
 
 @router.post("/tags/data")
-async def write_data(points: list[dict[str, Any]], ctx: Context = Depends(get_ctx),
+async def write_data(points: list[dict[str, Any]], ingest: Ingest = Depends(get_service("ingest")),
                      _: User = Depends(require_role("operator"))) -> dict:
-    """Batch write ``[{"tag","ts","v","q"}]``. Accepted points are stored before the reply;
-    each rejected one is listed with its index and the reason."""
+    """Batch write ``[{"tag","ts","v","q"}]`` through the ingest service (source ``api``).
+
+    Accepted points are durable before the reply (store-and-forward spool) and, while the
+    historian is up, already readable; each rejected one is listed with its index and the
+    reason. 503 when the spool is full: nothing of the batch was taken, send it again."""
     if len(points) > MAX_BATCH:
         raise HTTPException(413, f"body: at most {MAX_BATCH} points per request")
-    result = await run_in_threadpool(ctx.historian.write, points)
-    rejected = {r.index for r in result.rejected}
-    for i, p in enumerate(points):
-        if i not in rejected:
-            ctx.bus.publish(p["tag"], {"ts": p["ts"], "v": p["v"], "q": p.get("q", "good")}, origin="historian")
+    try:
+        result = await ingest.submit(points, source="api")
+    except SpoolFull as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "10"}) from None
+    await ingest.wait_stored(result, timeout=WAIT_STORED_S)
     return {
         "accepted": result.accepted,
         "rejected": [{"index": r.index, "tag": r.tag, "reason": r.reason, "detail": r.detail}

@@ -1,4 +1,7 @@
-"""Dead letters: input that could not become points, kept with its cause for people to see."""
+"""Dead letters: input that could not become points, kept with its cause for people to see.
+
+Rows are rate-limited per source and cause (a flood of garbage cannot fill the disk); the
+counts in ``dead_letter_counts`` are exact."""
 
 from __future__ import annotations
 
@@ -19,3 +22,11 @@ class DeadLetter(Base):
     detail: Mapped[str] = mapped_column(Text)
     tag: Mapped[str | None] = mapped_column(String(512), nullable=True)
     payload: Mapped[dict | str | None] = mapped_column(JSON, nullable=True)
+
+
+class DeadLetterCount(Base):
+    __tablename__ = "dead_letter_counts"
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cause: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    last_ms: Mapped[int] = mapped_column(BigInteger)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -38,6 +39,15 @@ class Settings(BaseSettings):
     sim_speed: float = Field(60.0, description="Simulated seconds per wall-clock second")
     retention_days: int = Field(90, description="Raw historian data older than this is dropped")
     rollup_after_days: int = Field(7, description="Raw data older than this is downsampled to 1-minute rollups")
+    auto_create_tags: bool = Field(False, description="Create unknown tags that connectors send (else they are "
+                                   "rejected as unknown_tag)")
+    auto_create_max_tags: int = Field(10_000, ge=0, description="At most this many tags are auto-created")
+    spool_max_mb: float = Field(1024.0, gt=0, description="Store-and-forward spool limit; when full, input is "
+                                "refused (sources keep it)")
+    spool_sync: Literal["full", "normal"] = Field("full", description="full: spooled data survives a power cut; "
+                                                  "normal: survives a process crash, faster")
+    dead_letter_rows_per_minute: int = Field(60, ge=0, description="Dead-letter rows kept per source and cause "
+                                             "and minute (all are counted)")
     lang: str = "zh-CN"
     secret_key: str | None = Field(None, description="Signs session cookies; generated into data_dir if unset")
 
@@ -56,6 +66,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'zhizao.db').resolve()}"
+
+    @property
+    def spool_path(self) -> Path:
+        return self.data_dir / "spool.sqlite"
 
     @property
     def resolved_historian_url(self) -> str:

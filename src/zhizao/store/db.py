@@ -1,7 +1,9 @@
 """Relational store (assets' companions: users, audit, alarms, downtime, orders...).
 
-SQLAlchemy 2.0; SQLite in a local file by default, PostgreSQL by URL. Each app
-declares its tables on ``Base`` in its own ``model.py``.
+SQLAlchemy 2.0; SQLite in a local file by default, PostgreSQL by URL
+(``postgresql://`` is read as ``postgresql+psycopg://``). Each app declares its tables
+on ``Base`` in its own ``model.py``; the schema is built and upgraded by the alembic
+revisions in ``zhizao.store.migrations`` (``Database.migrate``).
 """
 
 from __future__ import annotations
@@ -26,8 +28,19 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def import_models() -> None:
+    """Import the modules that declare tables, so that they register on ``Base``."""
+    import zhizao.apps.alarms.model  # noqa: F401
+    import zhizao.apps.oee.model  # noqa: F401
+    import zhizao.connect.model  # noqa: F401
+    import zhizao.security.model  # noqa: F401
+
+
 class Database:
     def __init__(self, url: str) -> None:
+        for scheme in ("postgresql://", "postgres://"):
+            if url.startswith(scheme):
+                url = "postgresql+psycopg://" + url.removeprefix(scheme)
         self.url = url
         kwargs: dict = {}
         if url.startswith("sqlite"):
@@ -38,13 +51,16 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
-        # Import the modules that declare tables so they register on Base.
-        import zhizao.apps.alarms.model  # noqa: F401
-        import zhizao.apps.oee.model  # noqa: F401
-        import zhizao.connect.model  # noqa: F401
-        import zhizao.security.model  # noqa: F401
-
+        """Create the tables straight from the models (tests); the platform uses ``migrate``."""
+        import_models()
         Base.metadata.create_all(self.engine)
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the latest revision; a database made by ``create_all``
+        before migrations existed is adopted (missing tables created, then stamped)."""
+        from zhizao.store.migrations import upgrade
+
+        upgrade(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -6,7 +6,9 @@ rollups (count, sum, min, max, first, last) of downsampled numeric data in
 ``rollups``, the last value of every tag in ``latest`` (so the latest-value cache
 survives a restart), and the tag path -> id map in ``tags``. Timestamps are BIGINT
 epoch milliseconds; quality is 0 good, 1 uncertain, 2 bad (left out of aggregates).
-Points are not de-duplicated: writing the same (tag, ts) twice stores it twice.
+Points are not de-duplicated: writing the same (tag, ts) twice stores it twice. So that a
+replayed batch is not stored twice, ``write_marked`` stores a mark (e.g. the last spool
+id forwarded) in ``marks`` in the same transaction as the points; ``mark`` reads it back.
 
 Writes are validated point by point (``write``) or vectorised over columns
 (``write_columns``); both reject bad points with a reason and never raise for bad
@@ -20,7 +22,8 @@ import math
 import numbers
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,7 @@ CREATE TABLE IF NOT EXISTS spoints (tag_id INTEGER, ts BIGINT, v VARCHAR, q UTIN
 CREATE TABLE IF NOT EXISTS rollups (tag_id INTEGER, ts BIGINT, n BIGINT, sum DOUBLE, min DOUBLE,
                                     max DOUBLE, first DOUBLE, last DOUBLE);
 CREATE TABLE IF NOT EXISTS latest (tag_id INTEGER PRIMARY KEY, ts BIGINT, v DOUBLE, s VARCHAR, q UTINYINT);
+CREATE TABLE IF NOT EXISTS marks (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
 """
 
 # Aggregates over raw points (numeric or string tables).
@@ -144,6 +148,93 @@ def _typed(v: float | str | None, kind: int) -> Value:
     return v  # type: ignore[return-value]
 
 
+@dataclass(slots=True)
+class CheckedPoints:
+    """A batch after validation: numeric points as columns (values as float), string points, rejections."""
+
+    ids: list[int]
+    ts: list[int]
+    v: list[float]
+    q: list[int]
+    strings: list[tuple[int, int, str, int]]  # (tag id, ts, value, quality code)
+    rejected: list[Rejection]
+
+
+def check_points(points: Sequence[Point | dict], writable: Mapping[str, tuple[int, int]],
+                 max_ts: int) -> CheckedPoints:
+    """Validate a batch against ``writable`` (tag path -> (id, kind)): the historian's rules,
+    shared with the ingest service so points are judged alike before and after the spool."""
+    qcodes = QUALITY_CODES
+    isfinite = math.isfinite
+    rejected: list[Rejection] = []
+    n_ids: list[int] = []
+    n_ts: list[int] = []
+    n_v: list[float] = []
+    n_q: list[int] = []
+    strings: list[tuple[int, int, str, int]] = []
+
+    def reject(i: int, tag: Any, reason: str, detail: str) -> None:
+        rejected.append(Rejection(i, tag if isinstance(tag, str) else _show(tag), reason, detail))
+
+    for i, p in enumerate(points):
+        if type(p) is Point:
+            tag, ts, v, q = p.tag, p.ts, p.v, p.q
+        elif isinstance(p, dict):
+            missing = [k for k in ("tag", "ts", "v") if k not in p]
+            if missing:
+                reject(i, p.get("tag", ""), "malformed", f"missing key {', '.join(map(repr, missing))}")
+                continue
+            tag, ts, v, q = p["tag"], p["ts"], p["v"], p.get("q", "good")
+        elif isinstance(p, Point):
+            tag, ts, v, q = p.tag, p.ts, p.v, p.q
+        else:
+            reject(i, "", "malformed",
+                   f"expected a Point or a dict with tag, ts, v, q; got {_type_name(p)}")
+            continue
+        if type(tag) is not str:
+            reject(i, tag, "malformed", f"tag: expected a string, got {_type_name(tag)}")
+            continue
+        info = writable.get(tag)
+        if info is None:
+            reject(i, tag, "unknown_tag", f"tag: unknown tag {tag!r}")
+            continue
+        if type(ts) is not int:
+            ts = parse_ts(ts)
+            if isinstance(ts, str):
+                reject(i, tag, "bad_timestamp", ts)
+                continue
+        if ts < MIN_TS:
+            reject(i, tag, "bad_timestamp", f"ts: {format_ts(ts)} is before 2000-01-01")
+            continue
+        if ts > max_ts:
+            reject(i, tag, "bad_timestamp",
+                   f"ts: {format_ts(ts)} is more than 1 day ahead of the platform clock")
+            continue
+        qc = qcodes.get(q) if type(q) is str else None
+        if qc is None:
+            reject(i, tag, "bad_quality", f"q: {_show(q)} is not one of good, bad, uncertain")
+            continue
+        tag_id, kind = info
+        if kind == FLOAT and type(v) is float:
+            if not isfinite(v):
+                reject(i, tag, "non_finite", f"v: {v} is not a finite number")
+                continue
+            fv = v
+        else:
+            fv, reason, detail = check_value(v, kind)
+            if reason:
+                reject(i, tag, reason, detail)
+                continue
+            if kind == STRING:
+                strings.append((tag_id, ts, fv, qc))  # type: ignore[arg-type]
+                continue
+        n_ids.append(tag_id)
+        n_ts.append(ts)
+        n_v.append(fv)  # type: ignore[arg-type]
+        n_q.append(qc)
+    return CheckedPoints(n_ids, n_ts, n_v, n_q, strings, rejected)
+
+
 class DuckDBHistorian:
     """The ``Historian`` on an embedded DuckDB file (or ``:memory:``)."""
 
@@ -234,79 +325,21 @@ class DuckDBHistorian:
     # -- writes -------------------------------------------------------------------------
 
     def write(self, points: Sequence[Point | dict]) -> WriteResult:
-        max_ts = self.clock.now_ms() + DAY_MS
-        writable = self._writable
-        qcodes = QUALITY_CODES
-        isfinite = math.isfinite
-        rejected: list[Rejection] = []
-        n_ids: list[int] = []
-        n_ts: list[int] = []
-        n_v: list[float] = []
-        n_q: list[int] = []
-        strings: list[tuple[int, int, str, int]] = []
+        return self._write_checked(check_points(points, self._writable, self.clock.now_ms() + DAY_MS))
 
-        def reject(i: int, tag: Any, reason: str, detail: str) -> None:
-            rejected.append(Rejection(i, tag if isinstance(tag, str) else _show(tag), reason, detail))
+    def write_marked(self, points: Sequence[Point | dict], key: str, mark: int) -> WriteResult:
+        """``write``, and set mark ``key`` to ``mark`` in the same transaction (even if every point is rejected)."""
+        return self._write_checked(check_points(points, self._writable, self.clock.now_ms() + DAY_MS), (key, mark))
 
-        for i, p in enumerate(points):
-            if type(p) is Point:
-                tag, ts, v, q = p.tag, p.ts, p.v, p.q
-            elif isinstance(p, dict):
-                missing = [k for k in ("tag", "ts", "v") if k not in p]
-                if missing:
-                    reject(i, p.get("tag", ""), "malformed", f"missing key {', '.join(map(repr, missing))}")
-                    continue
-                tag, ts, v, q = p["tag"], p["ts"], p["v"], p.get("q", "good")
-            elif isinstance(p, Point):
-                tag, ts, v, q = p.tag, p.ts, p.v, p.q
-            else:
-                reject(i, "", "malformed",
-                       f"expected a Point or a dict with tag, ts, v, q; got {_type_name(p)}")
-                continue
-            if type(tag) is not str:
-                reject(i, tag, "malformed", f"tag: expected a string, got {_type_name(tag)}")
-                continue
-            info = writable.get(tag)
-            if info is None:
-                reject(i, tag, "unknown_tag", f"tag: unknown tag {tag!r}")
-                continue
-            if type(ts) is not int:
-                ts = parse_ts(ts)
-                if isinstance(ts, str):
-                    reject(i, tag, "bad_timestamp", ts)
-                    continue
-            if ts < MIN_TS:
-                reject(i, tag, "bad_timestamp", f"ts: {format_ts(ts)} is before 2000-01-01")
-                continue
-            if ts > max_ts:
-                reject(i, tag, "bad_timestamp",
-                       f"ts: {format_ts(ts)} is more than 1 day ahead of the platform clock")
-                continue
-            qc = qcodes.get(q) if type(q) is str else None
-            if qc is None:
-                reject(i, tag, "bad_quality", f"q: {_show(q)} is not one of good, bad, uncertain")
-                continue
-            tag_id, kind = info
-            if kind == FLOAT and type(v) is float:
-                if not isfinite(v):
-                    reject(i, tag, "non_finite", f"v: {v} is not a finite number")
-                    continue
-                fv = v
-            else:
-                fv, reason, detail = check_value(v, kind)
-                if reason:
-                    reject(i, tag, reason, detail)
-                    continue
-                if kind == STRING:
-                    strings.append((tag_id, ts, fv, qc))  # type: ignore[arg-type]
-                    continue
-            n_ids.append(tag_id)
-            n_ts.append(ts)
-            n_v.append(fv)  # type: ignore[arg-type]
-            n_q.append(qc)
-        numeric = (np.array(n_ids, dtype=np.int32), np.array(n_ts, dtype=np.int64),
-                   np.array(n_v, dtype=np.float64), np.array(n_q, dtype=np.uint8))
-        return self._store(numeric, strings, rejected)
+    def mark(self, key: str) -> int | None:
+        """The value last stored by ``write_marked`` under ``key``."""
+        row = self._cursor().execute("SELECT value FROM marks WHERE key = $k", {"k": key}).fetchone()
+        return None if row is None else row[0]
+
+    def _write_checked(self, c: CheckedPoints, mark: tuple[str, int] | None = None) -> WriteResult:
+        numeric = (np.array(c.ids, dtype=np.int32), np.array(c.ts, dtype=np.int64),
+                   np.array(c.v, dtype=np.float64), np.array(c.q, dtype=np.uint8))
+        return self._store(numeric, c.strings, c.rejected, mark)
 
     def write_columns(self, tags: str | Sequence[str] | np.ndarray, ts: Any, values: Any,
                       q: str | Sequence[str] = "good") -> WriteResult:
@@ -392,7 +425,8 @@ class DuckDBHistorian:
         return self._store(numeric, [], rejected)
 
     def _store(self, numeric: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-               strings: list[tuple[int, int, str, int]], rejected: list[Rejection]) -> WriteResult:
+               strings: list[tuple[int, int, str, int]], rejected: list[Rejection],
+               mark: tuple[str, int] | None = None) -> WriteResult:
         ids, ts, v, q = numeric
         newest = self._newest(ids, ts, v, q, strings)
         with self._lock:
@@ -400,8 +434,8 @@ class DuckDBHistorian:
             with self._cache_lock:
                 cache = self._latest
                 changed = [p for p in newest if (old := cache.get(p.tag)) is None or p.ts >= old.ts]
-            if len(ids) or strings:
-                self._insert(numeric, strings, changed)
+            if len(ids) or strings or mark:
+                self._insert(numeric, strings, changed, mark)
             if changed:
                 with self._cache_lock:
                     for p in changed:
@@ -418,8 +452,10 @@ class DuckDBHistorian:
         return WriteResult(accepted=accepted, rejected=rejected)
 
     def _insert(self, numeric: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-                strings: list[tuple[int, int, str, int]], changed: list[Point]) -> None:
-        """One transaction: the points, and the latest values they change (so the cache survives restarts)."""
+                strings: list[tuple[int, int, str, int]], changed: list[Point],
+                mark: tuple[str, int] | None = None) -> None:
+        """One transaction: the points, the latest values they change (so the cache survives restarts)
+        and the mark, if any."""
         ids, ts, v, q = numeric
         con = self._con
         con.execute("BEGIN")
@@ -442,6 +478,9 @@ class DuckDBHistorian:
                     "s": pa.array([p.v if type(p.v) is str else None for p in changed], pa.string()),
                     "q": pa.array([QUALITY_CODES[p.q] for p in changed], pa.uint8())}),
                     "ts = excluded.ts, v = excluded.v, s = excluded.s, q = excluded.q")
+            if mark is not None:
+                con.execute("INSERT INTO marks VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                            {"k": mark[0], "v": mark[1]})
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

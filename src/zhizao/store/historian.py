@@ -2,8 +2,8 @@
 
 Timestamps are epoch milliseconds (UTC). Values are float, int, bool or str,
 as the tag's ``data_type`` says. The embedded default is DuckDB
-(``duckdb:///path`` or ``duckdb:///:memory:``); the PostgreSQL backend of the
-connectivity issue plugs in through ``open_historian`` by URL scheme.
+(``duckdb:///path`` or ``duckdb:///:memory:``); PostgreSQL (``postgresql://...``) is
+the scale-out backend. ``open_historian`` picks one by URL scheme.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ class Rejection:
 
 
 REJECT_REASONS = ("unknown_tag", "non_finite", "wrong_type", "bad_timestamp", "bad_quality", "malformed")
+
+
+class HistorianUnavailable(Exception):
+    """The historian cannot take writes now (database down, connection lost); retry later."""
 
 
 @dataclass
@@ -83,11 +87,19 @@ class Historian(Protocol):
 
 def open_historian(url: str, *, clock=None, retention_days: int = 90,
                    rollup_after_days: int = 7) -> Historian:
-    """Open the historian named by ``url`` (``duckdb:///file`` or ``duckdb:///:memory:``)."""
+    """Open the historian named by ``url``: ``duckdb:///file``, ``duckdb:///:memory:`` or
+    ``postgresql://user@host:port/db[?schema=zhizao&timescaledb=auto]`` (also ``postgres://``
+    and SQLAlchemy's ``postgresql+psycopg://``)."""
     if url.startswith("duckdb://"):
         from zhizao.store.duckdb_historian import DuckDBHistorian
 
         return DuckDBHistorian(url.removeprefix("duckdb://").removeprefix("/") or ":memory:",
                                clock=clock, retention_days=retention_days,
                                rollup_after_days=rollup_after_days)
-    raise ValueError(f"historian_url: unsupported scheme in {url!r} (expected duckdb:///path)")
+    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        from zhizao.store.postgres_historian import PostgresHistorian
+
+        return PostgresHistorian(url, clock=clock, retention_days=retention_days,
+                                 rollup_after_days=rollup_after_days)
+    raise ValueError(f"historian_url: unsupported scheme in {url!r} "
+                     "(expected duckdb:///path or postgresql://host/db)")

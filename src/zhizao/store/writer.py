@@ -2,10 +2,16 @@
 
 Messages on ``<tag path>`` carry ``{"ts", "v", "q"}`` or a list of them; topics under
 ``_events/`` are plant events, not tag data, and are skipped, as are values published
-with ``origin="historian"`` (already stored by whoever published them). Points are written
+with ``origin="historian"`` (already stored by whoever published them) or ``origin="ingest"``
+(spooled by the ingest service, stored by its forwarder). Points are written
 every ``flush_interval`` seconds or as soon as ``batch_size`` are queued, in a
 worker thread so the event loop never waits on DuckDB. Retention (rollups and
 drops) runs every ``retention_every_s`` seconds on the platform clock's "now".
+
+With a ``fallback`` (the ingest service), a batch the historian cannot take (it raises,
+e.g. ``HistorianUnavailable``) is spooled instead and forwarded when the historian is
+back; while the forwarder reports the historian down, batches go to the spool directly.
+Only if the spool refuses too are the points lost (counted in ``write_errors``).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from zhizao.store.historian import REJECT_REASONS, Point, WriteResult
 
@@ -26,12 +33,23 @@ log = logging.getLogger(__name__)
 
 EVENTS_PREFIX = "_events/"
 LAST_REJECTIONS = 100
+STORED_ORIGINS = ("historian", "ingest")  # values stored by someone else
+
+
+class Fallback(Protocol):
+    """Where batches go when the historian fails (``zhizao.connect.ingest.Ingest``)."""
+
+    @property
+    def historian_available(self) -> bool: ...
+
+    def store_later(self, points: Sequence[Point | dict], source: str) -> WriteResult: ...
 
 
 class HistorianWriter:
     def __init__(self, ctx: Context, *, flush_interval: float = 0.2, batch_size: int = 10_000,
-                 retention_every_s: float | None = 3600.0) -> None:
+                 retention_every_s: float | None = 3600.0, fallback: Fallback | None = None) -> None:
         self.ctx = ctx
+        self.fallback = fallback
         self.flush_interval = flush_interval
         self.batch_size = batch_size
         self.retention_every_s = retention_every_s
@@ -46,7 +64,8 @@ class HistorianWriter:
         self.points = 0
         self.written = 0
         self.rejected = dict.fromkeys(REJECT_REASONS, 0)
-        self.write_errors = 0  # points lost because the historian raised
+        self.write_errors = 0  # points lost because the historian raised (and the spool refused them)
+        self.spooled = 0  # points spooled because the historian was down
         self.flushes = 0
         self.last_rejections: deque[dict] = deque(maxlen=LAST_REJECTIONS)
         self.last_retention: dict[str, int] | None = None
@@ -95,6 +114,7 @@ class HistorianWriter:
             "rejected": dict(self.rejected),
             "rejected_total": sum(self.rejected.values()),
             "write_errors": self.write_errors,
+            "spooled": self.spooled,
             "bus_dropped": self._sub.dropped if self._sub is not None else 0,
             "queued": (self._sub.queue.qsize() if self._sub is not None else 0) + len(self._pending),
             "flushes": self.flushes,
@@ -122,7 +142,7 @@ class HistorianWriter:
 
     def _add(self, msg: Message) -> None:
         topic = msg.topic
-        if topic.startswith(EVENTS_PREFIX) or msg.origin == "historian":
+        if topic.startswith(EVENTS_PREFIX) or msg.origin in STORED_ORIGINS:
             self.skipped += 1
             return
         self.received += 1
@@ -158,8 +178,18 @@ class HistorianWriter:
                     self._inflight = None
 
     def _write(self, batch: list[Point | dict]) -> None:
+        fallback = self.fallback
         try:
-            result: WriteResult = self.ctx.historian.write(batch)
+            if fallback is not None and not fallback.historian_available:
+                result = self._spool(batch, fallback)
+            else:
+                try:
+                    result = self.ctx.historian.write(batch)
+                except Exception as exc:
+                    if fallback is None:
+                        raise
+                    log.warning("historian write of %d points failed (%s): spooling them", len(batch), exc)
+                    result = self._spool(batch, fallback)
         except Exception:
             self.write_errors += len(batch)
             log.exception("historian write of %d points failed", len(batch))
@@ -171,6 +201,11 @@ class HistorianWriter:
         for r in result.rejected[-LAST_REJECTIONS:]:
             self.last_rejections.append({"index": r.index, "tag": r.tag, "reason": r.reason,
                                          "detail": r.detail})
+
+    def _spool(self, batch: list[Point | dict], fallback: Fallback) -> WriteResult:
+        result = fallback.store_later(batch, "historian_writer")
+        self.spooled += result.accepted
+        return result
 
     def _retention_due(self, now: float) -> bool:
         if self.retention_every_s is None:

@@ -5,13 +5,15 @@ import { fmtDateTime, fmtPct } from './format.js';
 import { applyI18n, pick, savedLang, setLang, t } from './i18n.js';
 import { connectLive, live, onLive, seedLive } from './live.js';
 import { loadPlant, nameOf, plant, shiftAt, shiftStart } from './plant.js';
-import { session } from './session.js';
+import { can, session } from './session.js';
 
 const pages = {
   overview: () => import('./pages/overview.js'),
   machine: () => import('./pages/machine.js'),
   oee: () => import('./pages/oee.js'),
   alarms: () => import('./pages/alarms.js'),
+  connectors: () => import('./pages/connectors.js'),
+  import: () => import('./pages/import.js'),
 };
 
 const $ = (id) => document.getElementById(id);
@@ -41,6 +43,8 @@ function renderHeader() {
   $('plant-name').textContent = line ? `${pick(line.site.name)} · ${nameOf(line)}` : nameOf(plant.enterprise);
   $('user-name').textContent = session.user.display_name || session.user.username;
   $('user-role').textContent = t(`web.role.${session.user.role}`);
+  // menu entries marked data-role="engineer" are for that role and above
+  document.querySelectorAll('[data-nav][data-role]').forEach((a) => { a.hidden = !can(a.dataset.role); });
   updateClock();
   updateAlarmCount();
 }

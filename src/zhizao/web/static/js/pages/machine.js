@@ -7,8 +7,10 @@ import { t } from '../i18n.js';
 import { live, onLive } from '../live.js';
 import { fetchDowntime } from '../oeedata.js';
 import { isBuffer, nameOf, plant } from '../plant.js';
+import { can } from '../session.js';
 import { reasonLabel, stateLabel, stateReason } from '../states.js';
 import { onSegment, priorityChip, segmented, tagLabel } from '../ui.js';
+import { writeDialog } from '../writedialog.js';
 
 // History range -> aggregation interval (a few hundred points per chart).
 const RANGES = { '1h': [3600e3, '10s'], '8h': [8 * 3600e3, '1m'], '24h': [24 * 3600e3, '5m'] };
@@ -62,7 +64,8 @@ export function mount(root, path) {
             <th>${t('web.col.unit')}</th><th>${t('web.col.time')}</th><th>${t('web.col.quality')}</th></tr></thead>
           <tbody>${eq.tags.map((tag) => `
             <tr data-tag="${tag.path}">
-              <td class="mono">${tag.id}${tag.writable ? ` <span class="chip">${t('web.machine.writable')}</span>` : ''}</td>
+              <td class="mono">${tag.id}${tag.writable ? ` <span class="chip">${t('web.machine.writable')}</span>` : ''}${
+                tag.writable && can('engineer') ? ` <button class="btn small write-btn" data-write="${tag.path}">${t('connect.write.button')}</button>` : ''}</td>
               <td>${escapeHtml(tagLabel(tag))}</td>
               <td class="num mono v">--</td><td>${escapeHtml(tag.unit)}</td><td class="mono ts">--</td><td class="q">--</td>
             </tr>`).join('')}</tbody>
@@ -92,6 +95,11 @@ export function mount(root, path) {
     </section>` : ''}`;
 
   const rows = new Map([...root.querySelectorAll('tr[data-tag]')].map((tr) => [tr.dataset.tag, tr]));
+  const writer = writeDialog(root);
+  root.querySelector('.grid-machine').addEventListener('click', (ev) => {
+    const btn = ev.target.closest('button[data-write]');
+    if (btn) writer.open(plant.tags.get(btn.dataset.write));
+  });
 
   function paintTable() {
     rows.forEach((tr, tagPath) => {
@@ -208,6 +216,7 @@ export function mount(root, path) {
   ];
   return () => {
     disposed = true;
+    writer.close();
     offs.forEach((off) => off());
     charts.forEach(({ chart }) => chart.dispose());
   };
