@@ -13,9 +13,9 @@ log = logging.getLogger(__name__)
 class Message:
     topic: str
     payload: Any
-    # Who published it, when consumers must tell sources apart: values written
-    # through the API are already stored, so they carry origin "historian" and
-    # the historian writer skips them.
+    # Who published it, when consumers must tell sources apart: points from the
+    # ingest service carry origin "ingest" (the forwarder stores them), so the
+    # historian writer skips them.
     origin: str | None = None
 
 
