@@ -64,19 +64,70 @@ def run(
 
 @app.command()
 def sim(
-    hours: float = typer.Option(24.0, help="Simulated hours to run, headless and faster than real time"),
+    hours: float = typer.Option(24.0, help="Headless: simulated hours to run faster than real time"),
     seed: int = typer.Option(None, help="Seed (same seed, same plant → same data)"),
     plant_file: Path = typer.Option(None, "--plant", help="Plant YAML (default: the data folder's plant)"),
+    opcua: int = typer.Option(None, "--opcua", help="Serve the plant as an OPC UA server on this port (real time)"),
+    modbus: int = typer.Option(None, "--modbus", help="Serve the plant as a Modbus TCP server on this port"),
+    host: str = typer.Option("127.0.0.1", help="Address the protocol servers listen on"),
+    speed: float = typer.Option(1.0, help="With --opcua/--modbus: simulated seconds per second"),
     data_dir: Path = DataDir,
 ) -> None:
-    """Run the simulated plant headless into the historian and print a summary as JSON."""
+    """Run the simulated plant: headless into the historian (JSON summary), or in real time
+    serving real protocols (--opcua, --modbus) for connectors and third-party tools."""
     from zhizao.runtime import load_configured_plant
-    from zhizao.sim import run_headless_into_historian
 
     settings = settings_for(data_dir, sim_seed=seed, plant_file=plant_file)
     plant = load_configured_plant(settings)
-    summary = run_headless_into_historian(plant, settings, hours=hours)
-    typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    if opcua is None and modbus is None:
+        from zhizao.sim import run_headless_into_historian
+
+        summary = run_headless_into_historian(plant, settings, hours=hours)
+        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    import asyncio
+
+    asyncio.run(_serve_protocols(plant, settings, host=host, opcua_port=opcua, modbus_port=modbus, speed=speed))
+
+
+async def _serve_protocols(plant, settings: Settings, *, host: str, opcua_port: int | None,
+                           modbus_port: int | None, speed: float) -> None:
+    import asyncio
+    import signal
+
+    from zhizao.bus import Bus
+    from zhizao.sim import PlantSimulator
+
+    bus = Bus()
+    sim = PlantSimulator(bus=bus, plant=plant, seed=settings.sim_seed, speed=speed)
+    servers = []
+    # Servers subscribe before the simulator starts, so they see the first values.
+    if modbus_port is not None:
+        from zhizao.sim.modbus_server import modbus_connector_config, serve_modbus
+
+        server = await serve_modbus(sim, plant, bus, port=modbus_port, host=host)
+        servers.append(server)
+        typer.echo(f"Modbus TCP server / Modbus 服务: {host}:{server.port} (units 1..N in line flow order)")
+        typer.echo("Connector settings for the plant YAML / 连接器配置:")
+        typer.echo(json.dumps({"name": "sim_modbus", "kind": "modbus",
+                               "config": modbus_connector_config(plant, host, server.port)}, ensure_ascii=False))
+    if opcua_port is not None:
+        from zhizao.sim.opcua_server import serve_opcua
+
+        server = await serve_opcua(sim, plant, bus, port=opcua_port, host=host,
+                                   cert_dir=settings.data_dir / "opcua-server")
+        servers.append(server)
+        typer.echo(f"OPC UA server / OPC UA 服务: {server.url}")
+    await sim.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    typer.echo("Simulating in real time; Ctrl-C stops. / 实时仿真中，Ctrl-C 停止。")
+    await stop.wait()
+    await sim.stop()
+    for server in servers:
+        await server.stop()
 
 
 # ---- users ---------------------------------------------------------------------------
