@@ -49,7 +49,6 @@ class Settings(BaseSettings):
     dead_letter_rows_per_minute: int = Field(60, ge=0, description="Dead-letter rows kept per source and cause "
                                              "and minute (all are counted)")
     lang: str = "zh-CN"
-    secret_key: str | None = Field(None, description="Signs session cookies; generated into data_dir if unset")
 
     @classmethod
     def settings_customise_sources(
