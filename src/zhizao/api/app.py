@@ -71,12 +71,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     from zhizao.connect.api import router as connect_router
     from zhizao.connect.file.api import router as import_router
     from zhizao.connect.ingest_api import router as ingest_router
+    from zhizao.connect.opcua.api import router as opcua_router
     from zhizao.sim.api import router as sim_router
     from zhizao.web.routes import mount_static
     from zhizao.web.routes import router as web_router
 
     for router in (auth.router, assets.router, tags.router, oee_router, alarms_router, sim_router, connect_router,
-                   writeback.router, import_router, ingest_router, web_router):
+                   writeback.router, import_router, ingest_router, opcua_router, web_router):
         app.include_router(router)
     mount_static(app)
     return app
