@@ -69,6 +69,8 @@ def sim(
     plant_file: Path = typer.Option(None, "--plant", help="Plant YAML (default: the data folder's plant)"),
     opcua: int = typer.Option(None, "--opcua", help="Serve the plant as an OPC UA server on this port (real time)"),
     modbus: int = typer.Option(None, "--modbus", help="Serve the plant as a Modbus TCP server on this port"),
+    opcua_user: list[str] = typer.Option(None, "--opcua-user", help="NAME:PASSWORD; also offers Basic256Sha256 "
+                                         "(sign and encrypt) beside security None. Repeatable."),
     host: str = typer.Option("127.0.0.1", help="Address the protocol servers listen on"),
     speed: float = typer.Option(1.0, help="With --opcua/--modbus: simulated seconds per second"),
     data_dir: Path = DataDir,
@@ -87,11 +89,18 @@ def sim(
         return
     import asyncio
 
-    asyncio.run(_serve_protocols(plant, settings, host=host, opcua_port=opcua, modbus_port=modbus, speed=speed))
+    users = {}
+    for entry in opcua_user or []:
+        name, sep, password = entry.partition(":")
+        if not sep or not name or not password:
+            fail(f"--opcua-user: expected NAME:PASSWORD, got {entry!r}")
+        users[name] = password
+    asyncio.run(_serve_protocols(plant, settings, host=host, opcua_port=opcua, modbus_port=modbus, speed=speed,
+                                 opcua_users=users))
 
 
 async def _serve_protocols(plant, settings: Settings, *, host: str, opcua_port: int | None,
-                           modbus_port: int | None, speed: float) -> None:
+                           modbus_port: int | None, speed: float, opcua_users: dict[str, str]) -> None:
     import asyncio
     import signal
 
@@ -115,9 +124,11 @@ async def _serve_protocols(plant, settings: Settings, *, host: str, opcua_port: 
         from zhizao.sim.opcua_server import serve_opcua
 
         server = await serve_opcua(sim, plant, bus, port=opcua_port, host=host,
+                                   security="both" if opcua_users else "none", users=opcua_users or None,
                                    cert_dir=settings.data_dir / "opcua-server")
         servers.append(server)
-        typer.echo(f"OPC UA server / OPC UA 服务: {server.url}")
+        security = "None + Basic256Sha256" if opcua_users else "None"
+        typer.echo(f"OPC UA server / OPC UA 服务: {server.url} (security {security}; NodeIds ns=2;s=<tag path>)")
     await sim.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
