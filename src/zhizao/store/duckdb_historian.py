@@ -235,78 +235,9 @@ def check_points(points: Sequence[Point | dict], writable: Mapping[str, tuple[in
     return CheckedPoints(n_ids, n_ts, n_v, n_q, strings, rejected)
 
 
-class DuckDBHistorian:
-    """The ``Historian`` on an embedded DuckDB file (or ``:memory:``)."""
-
-    def __init__(self, path: str | Path = ":memory:", *, clock: Clock | None = None,
-                 retention_days: int = 90, rollup_after_days: int = 7) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.clock = clock or WallClock()
-        self.retention_days = retention_days
-        self.rollup_after_days = rollup_after_days
-        self._con = duckdb.connect(self.path)
-        self._con.execute(_SCHEMA)
-        self._lock = threading.Lock()  # serialises writes, registration and retention
-        self._cache_lock = threading.Lock()
-        self._cursor_lock = threading.Lock()
-        self._stats_lock = threading.Lock()
-        self._local = threading.local()
-        self._cursors: list[duckdb.DuckDBPyConnection] = []
-        self._closed = False
-        self._accepted = 0
-        self._rejected = dict.fromkeys(REJECT_REASONS, 0)
-        self._last_rejections: deque[dict] = deque(maxlen=LAST_REJECTIONS)
-        self._load_tags()
-        self._latest = self._load_latest()
-        lo, hi = self._con.execute("SELECT min(ts), max(ts) FROM rollups").fetchone()  # type: ignore[misc]
-        self._rollup_span: tuple[int, int] | None = None if lo is None else (lo, hi)
-
-    # -- tags ---------------------------------------------------------------------------
-
-    def _load_tags(self) -> None:
-        rows = self._con.execute("SELECT id, path, data_type, active FROM tags ORDER BY id").fetchall()
-        self._paths: dict[int, str] = {i: p for i, p, _, _ in rows}
-        self._ids: dict[str, int] = {p: i for i, p, _, _ in rows}
-        self._types: dict[int, int] = {i: KINDS[t] for i, _, t, _ in rows}
-        # Only active tags may be written: path -> (id, kind), and kind by id for write_columns.
-        self._writable: dict[str, tuple[int, int]] = {p: (i, KINDS[t]) for i, p, t, a in rows if a}
-        kinds = np.zeros(max(self._paths, default=-1) + 1, dtype=np.uint8)
-        for i, kind in self._writable.values():
-            kinds[i] = kind
-        self._kind_by_id = kinds
-
-    def register_tags(self, tags: Iterable[TagSpec]) -> None:
-        specs: dict[str, str] = {}
-        for tag in tags:
-            if not tag.path:
-                raise ValueError("tag path: empty (is the plant resolved?)")
-            if tag.data_type not in KINDS:
-                raise ValueError(f"data_type of tag {tag.path!r}: {tag.data_type!r} is not one of "
-                                 f"{', '.join(KINDS)}")
-            specs[tag.path] = tag.data_type
-        with self._lock:
-            next_id = max(self._paths, default=-1) + 1
-            rows = []
-            for path, data_type in specs.items():
-                tag_id = self._ids.get(path)
-                if tag_id is None:
-                    tag_id, next_id = next_id, next_id + 1
-                rows.append((tag_id, path, data_type))
-            self._con.execute("BEGIN")
-            try:
-                self._con.execute("UPDATE tags SET active = false")
-                if rows:
-                    ids, paths, types = zip(*rows, strict=True)
-                    self._upsert("tags", pa.table({"id": pa.array(ids, pa.int32()), "path": paths,
-                                                   "data_type": types, "active": [True] * len(rows)}),
-                                 "data_type = excluded.data_type, active = true")
-                self._con.execute("COMMIT")
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
-            self._load_tags()
+class TagIndexWrites:
+    """What both historians share once their tag index (``_ids``, ``_types``, ``_writable``)
+    is loaded: id look-ups and the vectorised numeric write path."""
 
     def tag_ids(self, paths: Sequence[str]) -> np.ndarray:
         """Integer ids of tag paths (-1 for unknown ones), for ``write_columns``."""
@@ -321,25 +252,6 @@ class DuckDBHistorian:
                 raise ValueError(f"tags: unknown tag {path!r}")
             out.append((path, tag_id, self._types[tag_id]))
         return out
-
-    # -- writes -------------------------------------------------------------------------
-
-    def write(self, points: Sequence[Point | dict]) -> WriteResult:
-        return self._write_checked(check_points(points, self._writable, self.clock.now_ms() + DAY_MS))
-
-    def write_marked(self, points: Sequence[Point | dict], key: str, mark: int) -> WriteResult:
-        """``write``, and set mark ``key`` to ``mark`` in the same transaction (even if every point is rejected)."""
-        return self._write_checked(check_points(points, self._writable, self.clock.now_ms() + DAY_MS), (key, mark))
-
-    def mark(self, key: str) -> int | None:
-        """The value last stored by ``write_marked`` under ``key``."""
-        row = self._cursor().execute("SELECT value FROM marks WHERE key = $k", {"k": key}).fetchone()
-        return None if row is None else row[0]
-
-    def _write_checked(self, c: CheckedPoints, mark: tuple[str, int] | None = None) -> WriteResult:
-        numeric = (np.array(c.ids, dtype=np.int32), np.array(c.ts, dtype=np.int64),
-                   np.array(c.v, dtype=np.float64), np.array(c.q, dtype=np.uint8))
-        return self._store(numeric, c.strings, c.rejected, mark)
 
     def write_columns(self, tags: str | Sequence[str] | np.ndarray, ts: Any, values: Any,
                       q: str | Sequence[str] = "good") -> WriteResult:
@@ -423,6 +335,100 @@ class DuckDBHistorian:
             rejected.append(Rejection(i, name, reason, detail))
         numeric = (ids[good].astype(np.int32), ts_arr[good], v[good], q_arr[good].astype(np.uint8))
         return self._store(numeric, [], rejected)
+
+
+
+class DuckDBHistorian(TagIndexWrites):
+    """The ``Historian`` on an embedded DuckDB file (or ``:memory:``)."""
+
+    def __init__(self, path: str | Path = ":memory:", *, clock: Clock | None = None,
+                 retention_days: int = 90, rollup_after_days: int = 7) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.clock = clock or WallClock()
+        self.retention_days = retention_days
+        self.rollup_after_days = rollup_after_days
+        self._con = duckdb.connect(self.path)
+        self._con.execute(_SCHEMA)
+        self._lock = threading.Lock()  # serialises writes, registration and retention
+        self._cache_lock = threading.Lock()
+        self._cursor_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._closed = False
+        self._accepted = 0
+        self._rejected = dict.fromkeys(REJECT_REASONS, 0)
+        self._last_rejections: deque[dict] = deque(maxlen=LAST_REJECTIONS)
+        self._load_tags()
+        self._latest = self._load_latest()
+        lo, hi = self._con.execute("SELECT min(ts), max(ts) FROM rollups").fetchone()  # type: ignore[misc]
+        self._rollup_span: tuple[int, int] | None = None if lo is None else (lo, hi)
+
+    # -- tags ---------------------------------------------------------------------------
+
+    def _load_tags(self) -> None:
+        rows = self._con.execute("SELECT id, path, data_type, active FROM tags ORDER BY id").fetchall()
+        self._paths: dict[int, str] = {i: p for i, p, _, _ in rows}
+        self._ids: dict[str, int] = {p: i for i, p, _, _ in rows}
+        self._types: dict[int, int] = {i: KINDS[t] for i, _, t, _ in rows}
+        # Only active tags may be written: path -> (id, kind), and kind by id for write_columns.
+        self._writable: dict[str, tuple[int, int]] = {p: (i, KINDS[t]) for i, p, t, a in rows if a}
+        kinds = np.zeros(max(self._paths, default=-1) + 1, dtype=np.uint8)
+        for i, kind in self._writable.values():
+            kinds[i] = kind
+        self._kind_by_id = kinds
+
+    def register_tags(self, tags: Iterable[TagSpec]) -> None:
+        specs: dict[str, str] = {}
+        for tag in tags:
+            if not tag.path:
+                raise ValueError("tag path: empty (is the plant resolved?)")
+            if tag.data_type not in KINDS:
+                raise ValueError(f"data_type of tag {tag.path!r}: {tag.data_type!r} is not one of "
+                                 f"{', '.join(KINDS)}")
+            specs[tag.path] = tag.data_type
+        with self._lock:
+            next_id = max(self._paths, default=-1) + 1
+            rows = []
+            for path, data_type in specs.items():
+                tag_id = self._ids.get(path)
+                if tag_id is None:
+                    tag_id, next_id = next_id, next_id + 1
+                rows.append((tag_id, path, data_type))
+            self._con.execute("BEGIN")
+            try:
+                self._con.execute("UPDATE tags SET active = false")
+                if rows:
+                    ids, paths, types = zip(*rows, strict=True)
+                    self._upsert("tags", pa.table({"id": pa.array(ids, pa.int32()), "path": paths,
+                                                   "data_type": types, "active": [True] * len(rows)}),
+                                 "data_type = excluded.data_type, active = true")
+                self._con.execute("COMMIT")
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._load_tags()
+
+    # -- writes -------------------------------------------------------------------------
+
+    def write(self, points: Sequence[Point | dict]) -> WriteResult:
+        return self._write_checked(check_points(points, self._writable, self.clock.now_ms() + DAY_MS))
+
+    def write_marked(self, points: Sequence[Point | dict], key: str, mark: int) -> WriteResult:
+        """``write``, and set mark ``key`` to ``mark`` in the same transaction (even if every point is rejected)."""
+        return self._write_checked(check_points(points, self._writable, self.clock.now_ms() + DAY_MS), (key, mark))
+
+    def mark(self, key: str) -> int | None:
+        """The value last stored by ``write_marked`` under ``key``."""
+        row = self._cursor().execute("SELECT value FROM marks WHERE key = $k", {"k": key}).fetchone()
+        return None if row is None else row[0]
+
+    def _write_checked(self, c: CheckedPoints, mark: tuple[str, int] | None = None) -> WriteResult:
+        numeric = (np.array(c.ids, dtype=np.int32), np.array(c.ts, dtype=np.int64),
+                   np.array(c.v, dtype=np.float64), np.array(c.q, dtype=np.uint8))
+        return self._store(numeric, c.strings, c.rejected, mark)
 
     def _store(self, numeric: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
                strings: list[tuple[int, int, str, int]], rejected: list[Rejection],

@@ -57,7 +57,7 @@ from zhizao.store.duckdb_historian import (
     LAST_REJECTIONS,
     QUALITY_NAMES,
     STRING,
-    DuckDBHistorian,
+    TagIndexWrites,
     _typed,
     check_points,
 )
@@ -194,7 +194,7 @@ def parse_url(url: str) -> tuple[str, str, str]:
     return urlunsplit(parts._replace(query=urlencode(params))), schema, timescale
 
 
-class PostgresHistorian:
+class PostgresHistorian(TagIndexWrites):
     """The ``Historian`` on PostgreSQL. ``url`` is a libpq URL; see ``parse_url``."""
 
     def __init__(self, url: str, *, clock: Clock | None = None, retention_days: int = 90,
@@ -359,20 +359,6 @@ class PostgresHistorian:
                          [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], []])
         self._load_tags()
 
-    def tag_ids(self, paths: Sequence[str]) -> np.ndarray:
-        """Integer ids of tag paths (-1 for unknown ones), for ``write_columns``."""
-        ids = self._ids
-        return np.fromiter((ids.get(p, -1) for p in paths), dtype=np.int64, count=len(paths))
-
-    def _known(self, tags: Sequence[str]) -> list[tuple[str, int, int]]:
-        out = []
-        for path in tags:
-            tag_id = self._ids.get(path)
-            if tag_id is None:
-                raise ValueError(f"tags: unknown tag {path!r}")
-            out.append((path, tag_id, self._types[tag_id]))
-        return out
-
     # -- writes -------------------------------------------------------------------------
 
     def write(self, points: Sequence[Point | dict]) -> WriteResult:
@@ -397,7 +383,6 @@ class PostgresHistorian:
         return self._store(numeric, c.strings, c.rejected, mark)
 
     # The columnar path validates exactly as the DuckDB historian does, then calls ``_store``.
-    write_columns = DuckDBHistorian.write_columns
 
     def _store(self, numeric: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
                strings: list[tuple[int, int, str, int]], rejected: list[Rejection],
