@@ -122,8 +122,8 @@ class TimedHistorian:
         self.samples: list[float] = []
         self.timing = False
         if hasattr(inner, "write_marked"):
-            def write_marked(points, key, last):
-                result = inner.write_marked(points, key, last)
+            def write_marked(points, key, last, **options):
+                result = inner.write_marked(points, key, last, **options)
                 self._record(points)
                 return result
 

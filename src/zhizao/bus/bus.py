@@ -136,12 +136,22 @@ class Bus:
             self._route_cache[topic] = route
         return route
 
+    def has_listeners(self, topic: str) -> bool:
+        """Whether anyone would receive a message on ``topic`` (lets hot paths skip building one)."""
+        subs, handlers = self._route_cache.get(topic) or self._route(topic)
+        return bool(subs or handlers)
+
     def publish(self, topic: str, payload: Any, origin: str | None = None) -> None:
-        if not topic or "+" in topic or "#" in topic:
-            raise ValueError(f"cannot publish to topic {topic!r}: wildcards are for filters only")
-        msg = Message(topic, payload, origin)
+        route = self._route_cache.get(topic)
+        if route is None:  # the first message on a topic: check it once
+            if not topic or "+" in topic or "#" in topic:
+                raise ValueError(f"cannot publish to topic {topic!r}: wildcards are for filters only")
+            route = self._route(topic)
         self.published += 1
-        subs, handlers = self._route(topic)
+        subs, handlers = route
+        if not subs and not handlers:
+            return
+        msg = Message(topic, payload, origin)
         for sub in subs:
             sub._put(msg)
         for handler in handlers:

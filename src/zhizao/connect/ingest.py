@@ -163,9 +163,10 @@ class Ingest:
         if not points:
             return IngestResult()
         accepted, rejected, spool_id, created = await asyncio.to_thread(self._accept, points, source)
-        publish = self.ctx.bus.publish
+        bus = self.ctx.bus
         for p in accepted:
-            publish(p.tag, {"ts": p.ts, "v": p.v, "q": p.q}, origin="ingest")
+            if bus.has_listeners(p.tag):
+                bus.publish(p.tag, {"ts": p.ts, "v": p.v, "q": p.q}, origin="ingest")
         if created:
             self.ctx.bus.publish("_events/plant/changed", {"ts": self.ctx.clock.now_ms(),
                                                            "tags": len(self._paths), "auto_created": created})

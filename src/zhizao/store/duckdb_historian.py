@@ -161,9 +161,13 @@ class CheckedPoints:
 
 
 def check_points(points: Sequence[Point | dict], writable: Mapping[str, tuple[int, int]],
-                 max_ts: int) -> CheckedPoints:
+                 max_ts: int, prechecked: bool = False) -> CheckedPoints:
     """Validate a batch against ``writable`` (tag path -> (id, kind)): the historian's rules,
-    shared with the ingest service so points are judged alike before and after the spool."""
+    shared with the ingest service so points are judged alike before and after the spool.
+
+    ``prechecked``: the points passed these checks before (the forwarder's points come from
+    the spool, where only checked points go), so a float ``Point`` of a still-writable float
+    tag skips the value and time checks; anything else is checked in full."""
     qcodes = QUALITY_CODES
     isfinite = math.isfinite
     rejected: list[Rejection] = []
@@ -177,6 +181,15 @@ def check_points(points: Sequence[Point | dict], writable: Mapping[str, tuple[in
         rejected.append(Rejection(i, tag if isinstance(tag, str) else _show(tag), reason, detail))
 
     for i, p in enumerate(points):
+        if prechecked and type(p) is Point:
+            info = writable.get(p.tag)
+            qc = qcodes.get(p.q)
+            if info is not None and info[1] == FLOAT and type(p.v) is float and qc is not None:
+                n_ids.append(info[0])
+                n_ts.append(p.ts)
+                n_v.append(p.v)
+                n_q.append(qc)
+                continue
         if type(p) is Point:
             tag, ts, v, q = p.tag, p.ts, p.v, p.q
         elif isinstance(p, dict):
@@ -416,9 +429,11 @@ class DuckDBHistorian(TagIndexWrites):
     def write(self, points: Sequence[Point | dict]) -> WriteResult:
         return self._write_checked(check_points(points, self._writable, self.clock.now_ms() + DAY_MS))
 
-    def write_marked(self, points: Sequence[Point | dict], key: str, mark: int) -> WriteResult:
+    def write_marked(self, points: Sequence[Point | dict], key: str, mark: int,
+                     prechecked: bool = False) -> WriteResult:
         """``write``, and set mark ``key`` to ``mark`` in the same transaction (even if every point is rejected)."""
-        return self._write_checked(check_points(points, self._writable, self.clock.now_ms() + DAY_MS), (key, mark))
+        checked = check_points(points, self._writable, self.clock.now_ms() + DAY_MS, prechecked)
+        return self._write_checked(checked, (key, mark))
 
     def mark(self, key: str) -> int | None:
         """The value last stored by ``write_marked`` under ``key``."""

@@ -159,7 +159,8 @@ class Forwarder:
             points = [p for b in batches for p in b.points]
             last = batches[-1].id
             if self._marked():
-                result = historian.write_marked(points, self._mark_key(), last)
+                # Only checked points are spooled: the historian may skip repeating the checks.
+                result = historian.write_marked(points, self._mark_key(), last, prechecked=True)
             else:
                 result = historian.write(points)
         except Exception as exc:

@@ -366,9 +366,10 @@ class PostgresHistorian(TagIndexWrites):
         ``HistorianUnavailable`` (storing nothing) when the database cannot be reached."""
         return self._write_checked(points)
 
-    def write_marked(self, points: Sequence[Point | dict], key: str, mark: int) -> WriteResult:
+    def write_marked(self, points: Sequence[Point | dict], key: str, mark: int,
+                     prechecked: bool = False) -> WriteResult:
         """``write``, and set mark ``key`` to ``mark`` in the same transaction (even if every point is rejected)."""
-        return self._write_checked(points, (key, mark))
+        return self._write_checked(points, (key, mark), prechecked)
 
     def mark(self, key: str) -> int | None:
         """The value last stored by ``write_marked`` under ``key``."""
@@ -376,8 +377,9 @@ class PostgresHistorian(TagIndexWrites):
             row = conn.execute("SELECT value FROM marks WHERE key = %s", (key,)).fetchone()
         return None if row is None else row[0]
 
-    def _write_checked(self, points: Sequence[Point | dict], mark: tuple[str, int] | None = None) -> WriteResult:
-        c = check_points(points, self._writable, self.clock.now_ms() + DAY_MS)
+    def _write_checked(self, points: Sequence[Point | dict], mark: tuple[str, int] | None = None,
+                       prechecked: bool = False) -> WriteResult:
+        c = check_points(points, self._writable, self.clock.now_ms() + DAY_MS, prechecked)
         numeric = (np.array(c.ids, dtype=np.int32), np.array(c.ts, dtype=np.int64),
                    np.array(c.v, dtype=np.float64), np.array(c.q, dtype=np.uint8))
         return self._store(numeric, c.strings, c.rejected, mark)

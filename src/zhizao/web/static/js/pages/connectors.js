@@ -1,6 +1,8 @@
 // Connectors page: each connector's state and counters (restart for engineers), and the
 // dead letters: rejected input counted per source and cause, the newest rows with their detail.
+// OPC UA connectors also offer engineers a browse dialog to import the server's variables as tags.
 import { api } from '../api.js';
+import { browseDialog } from '../browsedialog.js';
 import { escapeHtml, fmtDateTime } from '../format.js';
 import { has, pick, t } from '../i18n.js';
 import { plant } from '../plant.js';
@@ -85,6 +87,7 @@ export function mount(root) {
 
   const $ = (sel) => root.querySelector(sel);
   const errorEl = $('#cn-error');
+  const browser = browseDialog(root, { onImported: () => load() });
 
   function showError(err) {
     errorEl.textContent = err ? t('web.error.generic', { detail: err.message }) : '';
@@ -101,7 +104,8 @@ export function mount(root) {
         <td class="mono nowrap">${fmtDateTime(c.since_ms)}</td>
         <td class="num mono">${c.tags}</td>
         <td class="counters">${counterChips(c.counters)}</td>
-        <td class="actions">${can('engineer') ? `<button class="btn small" data-restart="${escapeHtml(c.name)}">${t('connect.restart')}</button>` : ''}</td>
+        <td class="actions nowrap">${can('engineer') ? `<button class="btn small" data-restart="${escapeHtml(c.name)}">${t('connect.restart')}</button>` : ''}
+          ${can('engineer') && c.kind === 'opcua' ? `<button class="btn small" data-browse="${escapeHtml(c.name)}">${t('connect.browse.open')}</button>` : ''}</td>
       </tr>`).join('') || `<tr class="empty"><td colspan="8">${t('connect.empty')}</td></tr>`;
   }
 
@@ -163,6 +167,8 @@ export function mount(root) {
     load();
   });
   $('#cn-body').addEventListener('click', async (ev) => {
+    const browse = ev.target.closest('button[data-browse]');
+    if (browse) browser.open(browse.dataset.browse);
     const btn = ev.target.closest('button[data-restart]');
     if (!btn) return;
     btn.disabled = true;
