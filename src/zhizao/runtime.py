@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zhizao.assets import load_plant
-from zhizao.assets.loader import demo_plant_text, parse_plant
+from zhizao.assets.loader import demo_plant_text
 from zhizao.assets.model import Plant
 from zhizao.bus import Bus
 from zhizao.core.clock import WallClock
@@ -137,4 +137,4 @@ class Platform:
         self.db.close()
 
 
-__all__ = ["Platform", "load_configured_plant", "parse_plant"]
+__all__ = ["Platform", "load_configured_plant"]

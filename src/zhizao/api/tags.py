@@ -112,8 +112,11 @@ async def stream(request: Request, prefix: str = "", ctx: Context = Depends(get_
             if kind in STREAM_EVENTS and msg.topic.split("/", 2)[-1].startswith(prefix):
                 events.append((kind, msg.payload))
                 wake.set()
-        elif msg.topic.startswith(prefix) and isinstance(msg.payload, dict):
-            changed[msg.topic] = msg.payload
+        elif msg.topic.startswith(prefix):
+            # A UNS payload is one value or a list of them: the stream shows the last.
+            last = msg.payload[-1] if isinstance(msg.payload, list) and msg.payload else msg.payload
+            if isinstance(last, dict):
+                changed[msg.topic] = last
 
     off = ctx.bus.on("#", on_message)
 
