@@ -95,7 +95,10 @@ def publish_main(argv: list[str]) -> None:
     start = time.monotonic()
     for m in range(args.max_messages):
         if m % 5 == 0:
-            Path(args.progress_file).write_text(str(m))
+            # Written aside and renamed, so a reader never sees a half-written file.
+            tmp = Path(args.progress_file + ".tmp")
+            tmp.write_text(str(m))
+            tmp.replace(args.progress_file)
             if os.path.exists(args.stop_file):
                 break
         tag, points = message_points(m, args.t0)

@@ -226,7 +226,7 @@ class PostgresHistorian(TagIndexWrites):
         self._unavailable = 0
         self._rejected = dict.fromkeys(REJECT_REASONS, 0)
         self._last_rejections: deque[dict] = deque(maxlen=LAST_REJECTIONS)
-        self.layout = self._setup(timescale)
+        self.layout = self._setup_retrying(timescale)
         self._load_tags()
 
     # -- connections --------------------------------------------------------------------
@@ -281,6 +281,17 @@ class PostgresHistorian(TagIndexWrites):
 
     def _lock_sql(self, key: int) -> str:
         return f"SELECT pg_advisory_xact_lock(hashtext('zhizao.historian.{self.schema}'), {key})"
+
+    def _setup_retrying(self, timescale: str, attempts: int = 3) -> str:
+        # The advisory lock orders nodes starting together, but a node's catalog cache may
+        # not yet see the schema another node just created (advisory locks do not refresh
+        # it), so "IF NOT EXISTS" can still collide; a new transaction sees it.
+        for _ in range(attempts - 1):
+            try:
+                return self._setup(timescale)
+            except errors.UniqueViolation:
+                continue
+        return self._setup(timescale)
 
     def _setup(self, timescale: str) -> str:
         """Create the schema (once, under a lock, as several nodes may start together); the layout."""
