@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, ZHIZAO, free_port
+from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, ZHIZAO, running_platform
 
 from zhizao.assets.loader import demo_plant_text
 from zhizao.core.i18n import LANGS
@@ -61,33 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     for user, role in ((ENGINEER, "engineer"), (OPERATOR, "operator")):
         subprocess.run([str(ZHIZAO), "user", "add", user, "--role", role, "--password", PASSWORD],
                        env=env, check=True, capture_output=True)
-    port = free_port()
-    log = (data / "server.log").open("w")
-    proc = subprocess.Popen([str(ZHIZAO), "run", "--demo", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"zhizao run exited with {proc.returncode}:\n{(data / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"no /api/health within 60 s:\n{(data / 'server.log').read_text()}")
-            time.sleep(0.3)
+    with running_platform(data, env, "--demo") as url:
         yield url, data
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

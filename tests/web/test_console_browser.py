@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -40,6 +41,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def running_platform(data: Path, env: dict[str, str], *args: str) -> Iterator[str]:
+    """``zhizao run`` on a free port (log in ``data/server.log``) until its health answers; its URL."""
+    port = free_port()
+    with (data / "server.log").open("w") as log:
+        proc = subprocess.Popen([str(ZHIZAO), "run", "--port", str(port), *args], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"zhizao run exited with {proc.returncode}:\n{(data / 'server.log').read_text()}")
+                try:
+                    if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"no /api/health within 60 s:\n{(data / 'server.log').read_text()}")
+                time.sleep(0.3)
+            yield url
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not CHROMIUM.exists():
@@ -48,33 +81,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "ZHIZAO_DATA_DIR": str(data), "ZHIZAO_SIM_SPEED": "600"}
     subprocess.run([str(ZHIZAO), "user", "add", USER, "--role", "operator", "--password", PASSWORD],
                    env=env, check=True, capture_output=True)
-    port = free_port()
-    log = (data / "server.log").open("w")
-    proc = subprocess.Popen([str(ZHIZAO), "run", "--demo", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"zhizao run exited with {proc.returncode}:\n{(data / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"no /api/health within 60 s:\n{(data / 'server.log').read_text()}")
-            time.sleep(0.3)
+    with running_platform(data, env, "--demo") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,8 @@ import subprocess
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, ZHIZAO, free_port
+from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, ZHIZAO, free_port, running_platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -77,28 +76,8 @@ def server(opcua_server: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     for cmd in (["plant", "import", str(plant)],
                 ["user", "add", ENGINEER, "--role", "engineer", "--password", PASSWORD]):
         subprocess.run([str(ZHIZAO), *cmd], env=env, check=True, capture_output=True)
-    port = free_port()
-    log = (data / "server.log").open("w")
-    proc = subprocess.Popen([str(ZHIZAO), "run", "--port", str(port), "--data-dir", str(data)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"zhizao run exited with {proc.returncode}:\n{(data / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"no /api/health within 60 s:\n{(data / 'server.log').read_text()}")
-            time.sleep(0.3)
+    with running_platform(data, env, "--data-dir", str(data)) as url:
         yield url
-    finally:
-        stop(proc, signal.SIGTERM)
-        log.close()
 
 
 @pytest.fixture(scope="module")
