@@ -266,6 +266,25 @@ class TagIndexWrites:
             out.append((path, tag_id, self._types[tag_id]))
         return out
 
+    def _agg_groups(self, tags: Sequence[str], agg: str, interval_ms: int
+                    ) -> tuple[dict[str, list[tuple[int, Value | None]]], dict[int, tuple[str, int]],
+                               dict[int, tuple[str, int]]]:
+        """``read_agg``'s checks, the empty result per tag, and the tags by id split into
+        numeric and string ones."""
+        if agg not in AGGS:
+            raise ValueError(f"agg: {agg!r} is not one of {', '.join(AGGS)}")
+        if interval_ms <= 0:
+            raise ValueError(f"interval_ms: must be positive, got {interval_ms}")
+        known = self._known(tags)
+        out: dict[str, list[tuple[int, Value | None]]] = {path: [] for path, _, _ in known}
+        numeric = {i: (p, k) for p, i, k in known if k != STRING}
+        strings = {i: (p, k) for p, i, k in known if k == STRING}
+        if strings and agg not in _STRING_AGGS:
+            names = ", ".join(repr(p) for p, _ in strings.values())
+            raise ValueError(f"agg: {agg!r} is not defined for string tags ({names}); "
+                             "use count, first or last")
+        return out, numeric, strings
+
     def write_columns(self, tags: str | Sequence[str] | np.ndarray, ts: Any, values: Any,
                       q: str | Sequence[str] = "good") -> WriteResult:
         """Bulk-write numeric points given as columns, validated with numpy.
@@ -562,18 +581,7 @@ class DuckDBHistorian(TagIndexWrites):
         already downsampled are answered from the 1-minute rollups. String tags
         support count, first and last only.
         """
-        if agg not in AGGS:
-            raise ValueError(f"agg: {agg!r} is not one of {', '.join(AGGS)}")
-        if interval_ms <= 0:
-            raise ValueError(f"interval_ms: must be positive, got {interval_ms}")
-        known = self._known(tags)
-        out: dict[str, list[tuple[int, Value | None]]] = {path: [] for path, _, _ in known}
-        numeric = {i: (p, k) for p, i, k in known if k != STRING}
-        strings = {i: (p, k) for p, i, k in known if k == STRING}
-        if strings and agg not in _STRING_AGGS:
-            names = ", ".join(repr(p) for p, _ in strings.values())
-            raise ValueError(f"agg: {agg!r} is not defined for string tags ({names}); "
-                             "use count, first or last")
+        out, numeric, strings = self._agg_groups(tags, agg, interval_ms)
         cur = self._cursor()
         span = self._rollup_span
         # Joining a list of ids is several times faster in DuckDB than ``tag_id IN (...)``.

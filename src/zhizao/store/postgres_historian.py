@@ -62,7 +62,6 @@ from zhizao.store.duckdb_historian import (
     check_points,
 )
 from zhizao.store.historian import (
-    AGGS,
     REJECT_REASONS,
     Agg,
     HistorianUnavailable,
@@ -545,18 +544,7 @@ class PostgresHistorian(TagIndexWrites):
         downsampled are answered from the 1-minute rollups. String tags support count,
         first and last only.
         """
-        if agg not in AGGS:
-            raise ValueError(f"agg: {agg!r} is not one of {', '.join(AGGS)}")
-        if interval_ms <= 0:
-            raise ValueError(f"interval_ms: must be positive, got {interval_ms}")
-        known = self._known(tags)
-        out: dict[str, list[tuple[int, Value | None]]] = {path: [] for path, _, _ in known}
-        numeric = {i: (p, k) for p, i, k in known if k != STRING}
-        strings = {i: (p, k) for p, i, k in known if k == STRING}
-        if strings and agg not in _STRING_AGGS:
-            names = ", ".join(repr(p) for p, _ in strings.values())
-            raise ValueError(f"agg: {agg!r} is not defined for string tags ({names}); "
-                             "use count, first or last")
+        out, numeric, strings = self._agg_groups(tags, agg, interval_ms)
         with self._conn() as conn, conn.transaction():
             # One snapshot: retention moving a day from raw to rollups is seen whole or not at all.
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
