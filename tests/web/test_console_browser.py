@@ -64,12 +64,17 @@ def running_platform(data: Path, env: dict[str, str], *args: str) -> Iterator[st
                 time.sleep(0.3)
             yield url
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            stop(proc, signal.SIGTERM)
+
+
+def stop(proc: subprocess.Popen, sig: int) -> None:
+    """Signal a process group started with ``start_new_session``; kill it if it lingers."""
+    os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 

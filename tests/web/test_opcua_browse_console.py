@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, ZHIZAO, free_port, running_platform
+from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, ZHIZAO, free_port, running_platform, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,15 +26,6 @@ ENGINEER, PASSWORD = "eng", "console-test-9"
 CNC1 = "zhizao/suzhou/machining/line1/turning/cnc1"
 MILL = "acme/site1/area1/line1/cell1/mill"
 PAGE_ERRORS: list[str] = []
-
-
-def stop(proc: subprocess.Popen, sig: int) -> None:
-    os.killpg(proc.pid, sig)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 @pytest.fixture(scope="module")
