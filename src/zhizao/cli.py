@@ -265,5 +265,16 @@ def bench_historian(
     typer.echo(json.dumps(run_historian_bench(points=points, tags=tags), indent=2))
 
 
+def _register_apps() -> None:
+    """Each app adds its own commands (``AppSpec.cli``)."""
+    from zhizao.apps import discover, load
+
+    for _, spec in discover():
+        if spec.cli:
+            load(spec.cli)(app)
+
+
+_register_apps()
+
 if __name__ == "__main__":
     app()

@@ -69,8 +69,7 @@ class Platform:
         self._started: list[Any] = []
 
     def _services(self) -> list[tuple[str, Any]]:
-        from zhizao.apps.alarms.service import AlarmService
-        from zhizao.apps.oee.service import OeeService
+        from zhizao.apps import discover, load
         from zhizao.connect.ingest import Ingest
         from zhizao.connect.manager import ConnectorManager
         from zhizao.store.writer import HistorianWriter
@@ -83,10 +82,9 @@ class Platform:
         services: list[tuple[str, Any]] = [
             ("ingest", ingest),
             ("historian_writer", HistorianWriter(self.ctx, fallback=ingest)),
-            ("oee", OeeService(self.ctx)),
-            ("alarms", AlarmService(self.ctx)),
-            ("connectors", ConnectorManager(self.ctx)),
         ]
+        services += [(name, load(spec.service)(self.ctx)) for name, spec in discover() if spec.service]
+        services.append(("connectors", ConnectorManager(self.ctx)))
         if self.sim is not None:
             services.append(("sim", self.sim))
         return services

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from zhizao.apps import console_pages
 from zhizao.assets.model import EquipmentKind
 from zhizao.core.i18n import LANGS, catalogue
 from zhizao.security.model import ROLES
@@ -83,8 +84,8 @@ def _used_keys() -> set[str]:
     for file in JS_FILES:
         keys |= set(re.findall(r"\bt\(\s*'([a-z][\w.-]*)'", file.read_text(encoding="utf-8")))
     for file in (WEB_DIR / "templates").glob("*.html"):
-        keys |= set(re.findall(r'data-i18n(?:-\w+)?="([^"]+)"', file.read_text(encoding="utf-8")))
-    return keys
+        keys |= set(re.findall(r'data-i18n(?:-\w+)?="([^"{]+)"', file.read_text(encoding="utf-8")))
+    return keys | {f"web.nav.{page.name}" for page in console_pages()}  # the apps' menu entries
 
 
 # Keys the JS builds from a value (`web.kind.${kind}`): every value must have a text.

@@ -35,7 +35,9 @@ class RevalidatedStaticFiles(StaticFiles):
 def console(request: Request) -> Response:
     if not request.cookies.get(SESSION_COOKIE):
         return RedirectResponse("/login", status_code=303)
-    return templates.TemplateResponse(request, "console.html")
+    from zhizao.apps import console_pages
+
+    return templates.TemplateResponse(request, "console.html", {"app_pages": console_pages()})
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -3,3 +3,8 @@
 ``model`` has the pure state machine and the tables, ``service`` the ``AlarmService``,
 ``api`` the ``/api/alarms`` router.
 """
+
+from zhizao.apps import AppSpec, ConsolePage
+
+APP = AppSpec(service="zhizao.apps.alarms.service:AlarmService", router="zhizao.apps.alarms.api:router",
+              pages=(ConsolePage("alarms", "⚠"),), order=20)

@@ -4,3 +4,8 @@
 ``service`` the ``OeeService`` (recording and queries), ``api`` the
 ``/api/oee`` and ``/api/downtime`` routers.
 """
+
+from zhizao.apps import AppSpec, ConsolePage
+
+APP = AppSpec(service="zhizao.apps.oee.service:OeeService", router="zhizao.apps.oee.api:router",
+              pages=(ConsolePage("oee", "◔"),), order=10)

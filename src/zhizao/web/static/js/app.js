@@ -7,14 +7,9 @@ import { connectLive, live, onLive, seedLive } from './live.js';
 import { loadPlant, nameOf, plant, shiftAt, shiftStart } from './plant.js';
 import { can, session } from './session.js';
 
-const pages = {
-  overview: () => import('./pages/overview.js'),
-  machine: () => import('./pages/machine.js'),
-  oee: () => import('./pages/oee.js'),
-  alarms: () => import('./pages/alarms.js'),
-  connectors: () => import('./pages/connectors.js'),
-  import: () => import('./pages/import.js'),
-};
+// Every menu entry names a module in ./pages (apps add theirs to the menu on the server);
+// the machine page is reached from the overview.
+const pages = new Set(['machine', ...[...document.querySelectorAll('[data-nav]')].map((a) => a.dataset.nav)]);
 
 const $ = (id) => document.getElementById(id);
 const pageEl = $('page');
@@ -24,9 +19,9 @@ let renderSeq = 0;
 // Route = "#/<page>/<params...>", e.g. "#/machine/zhizao/suzhou/machining/line1/turning/cnc1".
 async function render() {
   const [name, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
-  const route = pages[name] ? name : 'overview';
+  const route = pages.has(name) ? name : 'overview';
   const seq = ++renderSeq;
-  const mod = await pages[route]();
+  const mod = await import(`./pages/${route}.js`);
   if (seq !== renderSeq) return; // a newer navigation won
   unmount?.();
   pageEl.replaceChildren();
