@@ -11,6 +11,7 @@ not editing a switchboard. ``__init__`` must stay light: the CLI imports every o
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from dataclasses import dataclass
 from functools import cache
@@ -47,13 +48,17 @@ def load(reference: str) -> Any:
     return getattr(importlib.import_module(module), attribute)
 
 
+def app_packages() -> list[str]:
+    """Dotted names of the app packages."""
+    packages = [f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if m.ispkg]
+    return packages + [p for p in OTHER_APP_PACKAGES if importlib.util.find_spec(p) is not None]
+
+
 @cache
 def discover() -> tuple[tuple[str, AppSpec], ...]:
     """(app name, spec) of every installed app, in start order."""
     found: list[tuple[str, AppSpec]] = []
-    packages = [f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if m.ispkg]
-    packages += [p for p in OTHER_APP_PACKAGES if importlib.util.find_spec(p) is not None]
-    for package in packages:
+    for package in app_packages():
         spec = getattr(importlib.import_module(package), "APP", None)
         if isinstance(spec, AppSpec):
             found.append((package.rsplit(".", 1)[-1], spec))

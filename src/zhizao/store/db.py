@@ -29,11 +29,17 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def import_models() -> None:
-    """Import the modules that declare tables, so that they register on ``Base``."""
-    import zhizao.apps.alarms.model  # noqa: F401
-    import zhizao.apps.oee.model  # noqa: F401
+    """Import the modules that declare tables, so that they register on ``Base``:
+    the platform's own and every app's ``model`` module."""
+    import importlib
+
     import zhizao.connect.model  # noqa: F401
     import zhizao.security.model  # noqa: F401
+    from zhizao.apps import app_packages
+
+    for package in app_packages():
+        if importlib.util.find_spec(f"{package}.model") is not None:
+            importlib.import_module(f"{package}.model")
 
 
 class Database:

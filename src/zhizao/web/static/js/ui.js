@@ -30,3 +30,13 @@ export function onSegment(root, name, onPick) {
     onPick(btn.dataset.value);
   });
 }
+
+// An app page's own stylesheet (static/css/<name>.css), added once.
+export function useCss(name) {
+  const href = `/static/css/${name}.css`;
+  if (document.querySelector(`link[href="${href}"]`)) return;
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = href;
+  document.head.append(link);
+}
