@@ -1,7 +1,9 @@
 """Alembic migrations of the relational store, configured in code (no alembic.ini needed).
 
 ``upgrade(engine)`` brings a database to the latest revision (``Database.migrate`` calls
-it at platform start, for SQLite and PostgreSQL alike). The first revision creates only
+it at platform start, for SQLite and PostgreSQL alike). An app's tables are a branch of
+their own off revision 0001 (``down_revision = "0001"``, ``branch_labels = ("<app>",)``),
+so apps add tables without depending on each other; ``upgrade`` applies every branch. The first revision creates only
 the tables and indexes that are missing, so databases made by ``create_all`` before
 migrations existed are adopted rather than refused. When the models change, write a new
 revision with ``python -m zhizao.store.migrations revision -m "what changed"`` and review it.
@@ -15,6 +17,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
@@ -29,7 +32,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Several platform nodes may start together: one migrates, the others wait and find it done.
@@ -37,10 +40,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(conn), revision)
 
 
-def current(engine: Engine) -> str | None:
-    """The database's revision (None before the first migration)."""
+def heads() -> set[str]:
+    """The latest revisions: one per branch (each app's tables are a branch off the initial schema)."""
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def current(engine: Engine) -> set[str]:
+    """The database's revisions (empty before the first migration)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
 def differences(engine: Engine) -> list:
