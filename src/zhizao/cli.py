@@ -267,11 +267,10 @@ def bench_historian(
 
 def _register_apps() -> None:
     """Each app adds its own commands (``AppSpec.cli``)."""
-    from zhizao.apps import discover, load
+    from zhizao.apps import parts
 
-    for _, spec in discover():
-        if spec.cli:
-            load(spec.cli)(app)
+    for _, register in parts("cli"):
+        register(app)
 
 
 _register_apps()

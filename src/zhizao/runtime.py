@@ -69,7 +69,7 @@ class Platform:
         self._started: list[Any] = []
 
     def _services(self) -> list[tuple[str, Any]]:
-        from zhizao.apps import discover, load
+        from zhizao.apps import parts
         from zhizao.connect.ingest import Ingest
         from zhizao.connect.manager import ConnectorManager
         from zhizao.store.writer import HistorianWriter
@@ -83,7 +83,7 @@ class Platform:
             ("ingest", ingest),
             ("historian_writer", HistorianWriter(self.ctx, fallback=ingest)),
         ]
-        services += [(name, load(spec.service)(self.ctx)) for name, spec in discover() if spec.service]
+        services += [(name, service_class(self.ctx)) for name, service_class in parts("service")]
         services.append(("connectors", ConnectorManager(self.ctx)))
         if self.sim is not None:
             services.append(("sim", self.sim))

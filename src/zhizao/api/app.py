@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         return catalogue(lang)
 
     from zhizao.api import assets, auth, tags, writeback
-    from zhizao.apps import discover, load
+    from zhizao.apps import parts
     from zhizao.connect.api import router as connect_router
     from zhizao.connect.file.api import router as import_router
     from zhizao.connect.ingest_api import router as ingest_router
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     from zhizao.web.routes import mount_static
     from zhizao.web.routes import router as web_router
 
-    app_routers = [load(spec.router) for _, spec in discover() if spec.router]
+    app_routers = [router for _, router in parts("router")]
     for router in (auth.router, assets.router, tags.router, *app_routers, sim_router, connect_router,
                    writeback.router, import_router, ingest_router, opcua_router, web_router):
         app.include_router(router)

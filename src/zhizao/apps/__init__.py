@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import pkgutil
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 # Packages outside ``zhizao.apps`` that follow the same shape.
 OTHER_APP_PACKAGES = ("zhizao.copilot",)
@@ -59,10 +62,28 @@ def discover() -> tuple[tuple[str, AppSpec], ...]:
     """(app name, spec) of every installed app, in start order."""
     found: list[tuple[str, AppSpec]] = []
     for package in app_packages():
-        spec = getattr(importlib.import_module(package), "APP", None)
+        try:
+            spec = getattr(importlib.import_module(package), "APP", None)
+        except Exception:  # one broken app must not take the platform down with it
+            log.exception("app %s cannot be imported; it is left out", package)
+            continue
         if isinstance(spec, AppSpec):
             found.append((package.rsplit(".", 1)[-1], spec))
     return tuple(sorted(found, key=lambda item: (item[1].order, item[0])))
+
+
+def parts(kind: str) -> list[tuple[str, Any]]:
+    """(app name, loaded object) of every app's ``service``, ``router`` or ``cli``; an app whose
+    part cannot be loaded is logged and left out, so the others still work."""
+    loaded = []
+    for name, spec in discover():
+        reference = getattr(spec, kind)
+        if reference:
+            try:
+                loaded.append((name, load(reference)))
+            except Exception:
+                log.exception("app %s: its %s %s cannot be loaded; it is left out", name, kind, reference)
+    return loaded
 
 
 def console_pages() -> list[ConsolePage]:

@@ -20,7 +20,8 @@ import itertools
 import math
 import re
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -64,6 +65,21 @@ MODE_PATTERN = re.compile(r"^[a-z0-9_]+$")
 SAMPLED_TAGS = frozenset({
     "part_count", "good_count", "scrap_count", "temperature", "vibration_rms", "motor_current", "power",
     "energy", "spindle_speed", "spindle_current", "feed_override"})
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """Changes to the plant as modelled, for what-if runs (the defaults change nothing).
+
+    Demand (order arrivals and due dates) follows the plant as modelled, so a
+    faster or extra machine meets the same orders.
+    """
+
+    parallel: Mapping[str, int] = field(default_factory=dict)  # machine id -> identical machines side by side
+    cycle_factor: Mapping[str, float] = field(default_factory=dict)  # machine id -> factor on its cycle times
+    order_load: float = ORDER_LOAD  # work arriving as a share of the bottleneck's ideal capacity
+    pm_interval_h: float | None = PM_INTERVAL_H  # None: no planned maintenance (run to failure)
+    pm_duration_min: float = PM_DURATION_MIN
 
 
 class Station(Protocol):
@@ -161,8 +177,10 @@ class Sink:
 
 class Machine:
     def __init__(self, sim: SimPlant, line: Line, eq: Equipment, index: int,
-                 rng: np.random.Generator) -> None:
+                 rng: np.random.Generator, copy: int = 1) -> None:
         self.sim, self.line, self.eq, self.index, self.rng = sim, line, eq, index, rng
+        # A what-if's extra machines at a station are copies of the modelled one.
+        self.id = eq.id if copy == 1 else f"{eq.id}#{copy}"
         self.env = sim.env
         self.profile = FAILURE_PROFILES.get(eq.kind, DEFAULT_PROFILE)
         self.health = Health(self.profile, rng)
@@ -407,7 +425,7 @@ class Machine:
         self._account()
         total = sum(self.times.total.values())
         return {
-            "id": self.eq.id, "path": self.eq.path, "state": self.state, "reason": self.reason,
+            "id": self.id, "path": self.eq.path, "state": self.state, "reason": self.reason,
             "since_ms": self.since_ms, "part_count": self.parts, "good_count": self.good,
             "scrap_count": self.scrap, "feed_override": self.feed_pct, "failures": dict(self.failures),
             "state_seconds": {s: round(v, 1) for s, v in self.times.total.items()},
@@ -451,37 +469,47 @@ class Line:
         self.sink = Sink(self)
         self.machines: list[Machine] = []
         self.buffers: list[Buffer] = []
-        # Wire the flow: order book -> machines and buffers -> sink.
+        # Wire the flow: order book -> machines and buffers -> sink. A station is one
+        # machine, or several identical ones side by side sharing input and output.
         upstream: Station = self.orders
-        previous: Machine | None = None
+        previous: list[Machine] = []
         for eq_id in spec.flow:
             eq = equipment[eq_id]
             if eq.kind == "buffer":
                 buffer = Buffer(env, eq, eq.capacity or math.inf)
                 self.buffers.append(buffer)
-                if previous is not None:
-                    previous.output = buffer
+                if previous:
+                    for machine in previous:
+                        machine.output = buffer
                 else:
                     env.process(self._transfer(upstream, buffer))
-                upstream, previous = buffer, None
+                upstream, previous = buffer, []
             else:
-                machine = Machine(sim, self, eq, len(self.machines), next(streams))
-                if previous is not None:  # no buffer in between: a hand-over place
-                    upstream = Buffer(env, None, 1)
-                    previous.output = upstream
-                machine.input = upstream
-                self.machines.append(machine)
-                previous = machine
-        if previous is not None:
-            previous.output = self.sink
+                if previous:  # no buffer in between: a hand-over place per machine
+                    upstream = Buffer(env, None, len(previous))
+                    for machine in previous:
+                        machine.output = upstream
+                station = [Machine(sim, self, eq, len(self.machines) + k, next(streams), copy=k + 1)
+                           for k in range(max(1, sim.options.parallel.get(eq_id, 1)))]
+                for machine in station:
+                    machine.input = upstream
+                self.machines.extend(station)
+                previous = station
+        if previous:
+            for machine in previous:
+                machine.output = self.sink
         elif self.buffers:
             env.process(self._transfer(upstream, self.sink))
 
         machine_ids = {m.eq.id for m in self.machines}
+        cycle_factor = sim.options.cycle_factor
         self.products = [p for p in sim.plant.products
                          if p.routing is None or machine_ids & sim.routing_equipment(p.routing)]
-        self._steps = {(m.eq.id, p.id): self._routing_step(m.eq, p)
-                       for m in self.machines for p in self.products}
+        # (cycle, setup) as modelled, which demand follows, and as run in a what-if.
+        self._modelled_steps = {(m.eq.id, p.id): self._routing_step(m.eq, p)
+                                for m in self.machines for p in self.products}
+        self._steps = {(eq_id, p_id): (cycle_s * cycle_factor.get(eq_id, 1.0), setup_s)
+                       for (eq_id, p_id), (cycle_s, setup_s) in self._modelled_steps.items()}
         self._place_boring_tool()
         # The line's main meter(s): utility equipment with power/energy tags, summing the machines.
         self.meter_tags = [(t.id, t.path) for eq in equipment.values() if eq.kind == "utility"
@@ -504,8 +532,8 @@ class Line:
         return self._steps[(eq_id, product.id)]
 
     def bottleneck_s(self) -> float:
-        """Ideal cycle of the slowest machine, averaged over the line's products."""
-        return max(sum(self.step(m.eq.id, p)[0] for p in self.products) / len(self.products)
+        """Ideal cycle of the slowest machine as modelled, averaged over the line's products."""
+        return max(sum(self._modelled_steps[(m.eq.id, p.id)][0] for p in self.products) / len(self.products)
                    for m in self.machines)
 
     def _place_boring_tool(self) -> None:
@@ -533,7 +561,7 @@ class Line:
         somewhat), so the backlog neither runs away nor runs dry for long.
         """
         mean_qty = (ORDER_QTY[0] + ORDER_QTY[1]) / 2
-        mean_gap_s = mean_qty * self.bottleneck_s() / ORDER_LOAD
+        mean_gap_s = mean_qty * self.bottleneck_s() / self.sim.options.order_load
         for _ in range(START_BACKLOG):
             self._new_order()
         while True:
@@ -605,10 +633,11 @@ class SimPlant:
     """
 
     def __init__(self, plant: Plant, bus: Bus, *, seed: int, start_ms: int,
-                 sample_period_s: float = 5.0) -> None:
+                 sample_period_s: float = 5.0, options: SimOptions | None = None) -> None:
         if not (math.isfinite(sample_period_s) and sample_period_s > 0):
             raise SimError("sample_period_s", "sim.error.positive", value=sample_period_s)
         self.plant, self.bus, self.seed, self.sample_period_s = plant, bus, seed, sample_period_s
+        self.options = options or SimOptions()
         self.env = simpy.Environment()
         self.clock = SimClock(self.env, start_ms)
         self.messages = 0
@@ -629,10 +658,11 @@ class SimPlant:
                                     next(streams), streams)
                         schedule.lines.append(line)
                         self.lines.append(line)
-        self.machines = {m.eq.id: m for line in self.lines for m in line.machines}
-        for k, machine in enumerate(self.machines.values()):
-            first_h = (k + 1) * PM_INTERVAL_H / (len(self.machines) + 1)
-            self.env.process(self._planned_maintenance(machine, first_h))
+        self.machines = {m.id: m for line in self.lines for m in line.machines}
+        if self.options.pm_interval_h is not None:
+            for k, machine in enumerate(self.machines.values()):
+                first_h = (k + 1) * self.options.pm_interval_h / (len(self.machines) + 1)
+                self.env.process(self._planned_maintenance(machine, first_h))
         self.env.process(self._sample())
 
     @staticmethod
@@ -677,10 +707,10 @@ class SimPlant:
     def _planned_maintenance(self, machine: Machine, first_h: float) -> SimGen:
         yield self.env.timeout(first_h * 3600)
         while True:
-            duration_s = PM_DURATION_MIN * 60 * float(machine.rng.uniform(0.8, 1.2))
+            duration_s = self.options.pm_duration_min * 60 * float(machine.rng.uniform(0.8, 1.2))
             while not machine.request_stop(Stoppage("maintenance", "planned", duration_s, renews=True)):
                 yield self.env.timeout(900)  # under repair: try again in a quarter of an hour
-            yield self.env.timeout(PM_INTERVAL_H * 3600)
+            yield self.env.timeout(self.options.pm_interval_h * 3600)
 
     # ---- running ---------------------------------------------------------
     def run_until(self, sim_s: float) -> None:

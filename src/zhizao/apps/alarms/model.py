@@ -158,6 +158,17 @@ def definitions_from_plant(plant: Plant) -> list[AlarmDefinition]:
     return out
 
 
+def external_definition(plant: Plant, tag_path: str, kind: str, priority: str = "medium") -> AlarmDefinition:
+    """An alarm of ``kind`` (not a limit: e.g. ``spc`` for control-chart rules) on a tag of the plant."""
+    for *_, eq in plant.iter_equipment():
+        for tag in eq.all_tags:
+            if tag.path == tag_path:
+                eq_names = {lang: _text(eq.name, eq.id, lang) for lang in LANGS}
+                names = {lang: f"{eq_names[lang]} {_text(tag.description, tag.id, lang)}" for lang in LANGS}
+                return AlarmDefinition(tag.path, eq.path, kind, None, 0.0, priority, tag.unit, names, eq_names)
+    raise ValueError(f"tag: {tag_path!r} is not a tag of the plant")
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """One lifecycle step of an alarm, as stored in ``alarm_events``."""

@@ -40,6 +40,7 @@ from zhizao.apps.alarms.model import (
     definitions_from_plant,
     down_priority,
     evaluate_limit,
+    external_definition,
     is_number,
 )
 from zhizao.bus import Message
@@ -110,15 +111,7 @@ class AlarmService:
         defs = definitions_from_plant(self.ctx.plant)
         rows = await self._in_db_thread(self._sync_rows, defs)
         for d, row in zip(defs, rows, strict=True):
-            alarm = Alarm(
-                id=row.id, definition=d, state=AlarmState(row.state), active=row.active,
-                priority=row.priority, occurrence=row.occurrence, value=row.value, last_value=row.value,
-                active_since=row.active_since, cleared_at=row.cleared_at,
-                acked_by=row.acked_by, acked_at=row.acked_at, shelved_by=row.shelved_by,
-                shelved_at=row.shelved_at, shelved_until=row.shelved_until,
-                shelve_reason=row.shelve_reason, updated_at=row.updated_at,
-            )
-            self._alarms[alarm.id] = alarm
+            alarm = self._load(d, row)
             if d.limit == DOWN:
                 self._down[d.equipment] = alarm
             else:
@@ -146,6 +139,41 @@ class AlarmService:
             await self.flush()
         finally:
             self._db_thread.shutdown()
+
+    def _load(self, d: AlarmDefinition, row: AlarmRow) -> Alarm:
+        alarm = Alarm(
+            id=row.id, definition=d, state=AlarmState(row.state), active=row.active,
+            priority=row.priority, occurrence=row.occurrence, value=row.value, last_value=row.value,
+            active_since=row.active_since, cleared_at=row.cleared_at,
+            acked_by=row.acked_by, acked_at=row.acked_at, shelved_by=row.shelved_by,
+            shelved_at=row.shelved_at, shelved_until=row.shelved_until,
+            shelve_reason=row.shelve_reason, updated_at=row.updated_at,
+        )
+        self._alarms[alarm.id] = alarm
+        return alarm
+
+    # ---- alarms raised by other apps ------------------------------------------------
+    async def external(self, tag: str, kind: str, priority: str = "medium") -> Alarm:
+        """The alarm of ``kind`` on ``tag`` that another app raises (e.g. ``spc``: control-chart rules),
+        created on first use; its condition is set only through ``set_external``, never by limits.
+        The app names its kind's texts ``alarms.limit.<kind>`` and ``alarms.msg.<kind>`` in its catalogue."""
+        for alarm in self._alarms.values():
+            if alarm.definition.tag == tag and alarm.definition.limit == kind:
+                return alarm
+        d = external_definition(self.ctx.plant, tag, kind, priority)
+        [row] = await self._in_db_thread(self._sync_rows, [d])
+        return self._load(d, row)
+
+    def set_external(self, alarm_id: int, active: bool, value: Value, ts: int) -> None:
+        """Set the condition of an alarm from ``external`` (``value``: what the app reports)."""
+        alarm = self.get(alarm_id)
+        was_active = alarm.active
+        tr = alarm.set_condition(active, value, ts)
+        if tr is None and was_active == active:
+            if not active or alarm.value == value:
+                return  # nothing changed: nothing to store
+            alarm.value = alarm.last_value = value  # still active: show the latest finding
+        self._record(alarm, tr)
 
     def _sync_rows(self, defs: list[AlarmDefinition]) -> list[AlarmRow]:
         """The row of every defined alarm, created Normal when new (ids stay stable across restarts)."""
