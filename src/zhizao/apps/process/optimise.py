@@ -13,6 +13,7 @@ luckiest measurement).
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -31,6 +32,7 @@ def _matrix(spec: ProcessSpec, rows: Sequence[dict[str, float]]) -> np.ndarray:
 
 def fit_surrogate(spec: ProcessSpec, rows: Sequence[dict[str, float]]):
     """A Gaussian process of the outcome on the scaled parameters (sklearn regressor)."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
@@ -39,7 +41,10 @@ def fit_surrogate(spec: ProcessSpec, rows: Sequence[dict[str, float]]):
     kernel = ConstantKernel(1.0, (1e-2, 1e2)) * matern + WhiteKernel(1e-2, (1e-6, 1.0))
     model = GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=2, random_state=0)
     y = np.array([row[spec.outcome] for row in rows], dtype=float)
-    return model.fit(_matrix(spec, rows), y)
+    with warnings.catch_warnings():
+        # A parameter without effect drives its length scale to the bound: expected, not a problem.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(_matrix(spec, rows), y)
 
 
 def surrogate_r2_cv(spec: ProcessSpec, rows: Sequence[dict[str, float]], folds: int = 5) -> float:

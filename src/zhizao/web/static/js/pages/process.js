@@ -43,7 +43,7 @@ export function mount(root) {
     charts.importance.setOption({
       ...baseOption(),
       grid: { left: 130, right: 30, top: 10, bottom: 30 },
-      xAxis: valueAxis({ name: 'ΔR²' }),
+      xAxis: valueAxis(),
       yAxis: categoryAxis(imp.map((i) => label(i.parameter)), { inverse: true }),
       series: [{ type: 'bar', data: imp.map((i) => i.importance), itemStyle: { color: PALETTE[0] }, barWidth: 14 }],
       tooltip: { trigger: 'axis', valueFormatter: (v) => fmtNumber(v, 3) },
