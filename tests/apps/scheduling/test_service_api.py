@@ -117,6 +117,26 @@ async def test_api_reads_and_writes(client):
     assert c.post("/api/schedule/solve", json={"time_limit": 2}).json()["reason"] == "manual"
 
 
+
+async def test_planned_orders_from_mrp_join_the_plan(client):
+    c, role, _ = client
+    planned = [{"product": "ph100", "qty": 20, "release": NOW + 4 * HOUR, "due": NOW + 12 * HOUR},
+               {"product": "ph100", "qty": 10.4, "release": NOW + 2 * HOUR, "due": NOW + 10 * HOUR}]
+    r = c.post("/api/schedule/orders", json=planned)
+    assert r.status_code == 200 and r.json()["reason"] == "planned_orders"
+    ops = {o["order"]: o for o in r.json()["operations"] if o["order"].startswith("mrp-")}
+    assert set(ops) == {"mrp-001", "mrp-002"}
+    first = [o for o in r.json()["operations"] if o["order"] == "mrp-001"]
+    assert min(o["start"] for o in first) >= NOW + 4 * HOUR  # not before its release
+    # Handing over again replaces the earlier planned orders.
+    r = c.post("/api/schedule/orders", json=planned[:1])
+    assert {o["order"] for o in r.json()["operations"] if o["order"].startswith("mrp-")} == {"mrp-001"}
+    r = c.post("/api/schedule/orders", json=[{**planned[0], "product": "nope"}], params={"lang": "en"})
+    assert r.status_code == 422 and "0.product=nope" in r.json()["detail"]
+    role["value"] = "operator"
+    assert c.post("/api/schedule/orders", json=planned).status_code == 403
+
+
 async def test_api_auth(client):
     c, role, app = client
     role["value"] = "operator"

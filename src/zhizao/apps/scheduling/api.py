@@ -136,6 +136,23 @@ async def solve(body: SolveBody | None = None, lang: str = Depends(request_lang)
     return _out(svc, lang)
 
 
+class PlannedOrder(BaseModel):
+    product: str
+    qty: float = Field(gt=0, le=1_000_000)
+    release: int = Field(description="epoch ms: may not start before")
+    due: int = Field(description="epoch ms")
+
+
+@router.post("/orders", response_model=ScheduleOut)
+async def planned_orders(body: list[PlannedOrder], lang: str = Depends(request_lang),
+                         _: User = Depends(require_role("engineer")),
+                         svc: SchedulingService = service_dep) -> ScheduleOut:
+    """Plan planned production orders (e.g. MRP's ``production_orders``); they replace the ones handed over before."""
+    with _errors(lang):
+        await svc.add_planned_orders([o.model_dump() for o in body])
+    return _out(svc, lang)
+
+
 @router.post("/reschedule", response_model=ScheduleOut)
 async def reschedule(body: EventBody, lang: str = Depends(request_lang), _: User = Depends(require_role("engineer")),
                      svc: SchedulingService = service_dep) -> ScheduleOut:

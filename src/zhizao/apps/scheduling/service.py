@@ -281,6 +281,23 @@ class SchedulingService:
             self.orders[order_id] = OpenOrder(order_id, product, qty, 0, due_ms, now, "released", rush=True)
         return await self.replan("rush_order")
 
+    async def add_planned_orders(self, orders: list[dict[str, Any]], source: str = "mrp") -> Plan:
+        """Take planned production orders (``{product, qty, release, due}``, e.g. MRP's) into the plan:
+        each may start at its release, and planning them again replaces the earlier ones of ``source``."""
+        routed = {p.id for p in self.ctx.plant.products if p.routing}
+        for k, o in enumerate(orders):
+            if o["product"] not in routed:
+                raise ScheduleError("scheduling.error.product", product=f"{k}.product={o['product']}")
+        now = self.ctx.clock.now_ms()
+        with self._state_lock:
+            for order_id in [k for k in self.orders if k.startswith(f"{source}-")]:
+                del self.orders[order_id]
+            for k, o in enumerate(orders):
+                order_id = f"{source}-{k + 1:03d}"
+                self.orders[order_id] = OpenOrder(order_id, o["product"], max(1, round(o["qty"])), 0, int(o["due"]),
+                                                  now, "released", available_ms=int(o["release"]))
+        return await self.replan("planned_orders")
+
     async def late_material(self, order: str, available_ms: int) -> Plan:
         with self._state_lock:
             if order not in self.orders:

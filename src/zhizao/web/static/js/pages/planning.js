@@ -3,6 +3,7 @@
 import { api } from '../api.js';
 import { escapeHtml, fmtMonthDay, fmtNumber } from '../format.js';
 import { currentLang, t } from '../i18n.js';
+import { can } from '../session.js';
 import { onSegment, segmented, useCss } from '../ui.js';
 
 const HORIZONS = ['14', '28', '56'];
@@ -15,6 +16,7 @@ export function mount(root) {
   useCss('planning');
   let periods = '28';
   let level = '0.95';
+  let production = [];
   let disposed = false;
 
   root.innerHTML = `
@@ -44,7 +46,9 @@ export function mount(root) {
     </section>
     <div class="grid-2">
       <section class="panel"><div class="panel-head"><h3>${t('planning.production_orders')}</h3>
-        <span class="muted small">${t('planning.production_note')}</span></div>
+        <span class="muted small">${t('planning.production_note')}</span><span class="spacer"></span>
+        ${can('engineer') ? `<button class="btn" id="pl-to-schedule">${t('planning.to_schedule')}</button>` : ''}</div>
+        <div class="muted small" id="pl-handed"></div>
         <div class="table-wrap scroll-y" id="pl-production"></div></section>
       <section class="panel"><div class="panel-head"><h3>${t('planning.purchase_orders')}</h3></div>
         <div class="table-wrap scroll-y" id="pl-purchase"></div></section>
@@ -95,12 +99,23 @@ export function mount(root) {
       paintPolicy(policy);
       paintGrid(res);
       paintOrders('#pl-production', res.production_orders, 'product');
+      production = res.production_orders;
       paintOrders('#pl-purchase', res.purchase_orders, 'material');
     } catch (err) {
       status.textContent = err.message;
     }
   }
 
+  // Planned production orders go to the scheduler, which plans them with the open orders.
+  root.querySelector('#pl-to-schedule')?.addEventListener('click', async () => {
+    const out = root.querySelector('#pl-handed');
+    try {
+      const plan = await api('/api/schedule/orders', { method: 'POST', body: production });
+      out.textContent = t('planning.to_schedule_done', { n: production.length, status: plan.status });
+    } catch (err) {
+      out.textContent = err.message;
+    }
+  });
   onSegment(root, 'periods', (v) => { periods = v; load(); });
   onSegment(root, 'level', (v) => { level = v; load(); });
   load();
