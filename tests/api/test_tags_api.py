@@ -7,12 +7,18 @@ from tests.conftest import auth
 
 TAG = "zhizao/suzhou/machining/line1/turning/cnc1/temperature"
 STATE = "zhizao/suzhou/machining/line1/turning/cnc1/state"
-T0 = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)
+# Two hours ago, on the minute: recent enough that the historian's retention (which runs soon
+# after start, on the platform clock) neither drops nor rolls up these points.
+T0 = (int(time.time()) // 60 - 120) * 60_000
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_write_then_read_latest_and_history(client, tokens):
     points = [{"tag": TAG, "ts": T0 + i * 10_000, "v": float(i)} for i in range(12)]  # 2 minutes
-    points.append({"tag": STATE, "ts": "2026-01-01T00:00:05Z", "v": "running"})
+    points.append({"tag": STATE, "ts": iso(T0 + 5000), "v": "running"})
     r = client.post("/api/tags/data", json=points, headers=auth(tokens["operator"]))
     assert r.json() == {"accepted": 13, "rejected": []}
 
@@ -27,7 +33,7 @@ def test_write_then_read_latest_and_history(client, tokens):
                      params={"start": T0, "end": T0 + 120_000, "interval": "1m", "agg": "avg"}, headers=viewer).json()
     assert avg["points"] == [[T0, 2.5], [T0 + 60_000, 8.5]]
     mx = client.get(f"/api/tags/{TAG}/history",
-                    params={"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:02:00Z", "interval": "1m",
+                    params={"start": iso(T0), "end": iso(T0 + 120_000), "interval": "1m",
                             "agg": "max"}, headers=viewer).json()
     assert mx["points"] == [[T0, 5.0], [T0 + 60_000, 11.0]]
 
