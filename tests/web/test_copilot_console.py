@@ -3,7 +3,7 @@
 The knowledge base folder of the data directory is filled with ``zhizao kb add`` (two documents of
 the benchmark set) before the platform starts; an engineer then asks a document question (answer with
 quoted citations), a data question (SQL, table), a follow-up, and asks for a work order draft, which
-the page confirms through the maintenance API. Screenshots: ``screenshots/copilot*.png`` and /tmp/zz/copilot.png.
+the page confirms through the maintenance API. Screenshots: ``screenshots/copilot*.png``.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def test_chat_answers_with_citations_sql_and_drafts(page) -> None:
         last.inner_text()
     if last.locator(".cp-chart").count():
         last.locator(".cp-chart canvas").wait_for()
-    last.screenshot(path="/tmp/zz/copilot-data.png")
+    last.screenshot(path=str(SHOTS / "copilot-data.png"))
 
     ask(page, "What was the root cause of the CV-12 motor failure?")
     assert "bearing" in page.locator(".cp-bot").last.locator(".cp-text").inner_text()
@@ -101,5 +101,4 @@ def test_chat_answers_with_citations_sql_and_drafts(page) -> None:
     last.locator(".cp-confirm-result.good").wait_for()
     page.wait_for_function("() => document.querySelectorAll('#cp-calls tbody tr').length >= 4")
     page.screenshot(path=str(SHOTS / "copilot.png"), full_page=True)
-    page.screenshot(path="/tmp/zz/copilot.png", full_page=True)
     assert not PAGE_ERRORS

@@ -8,12 +8,11 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, ZHIZAO, running_platform
+from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, ZHIZAO, running_platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 USER, PASSWORD = "planner", "console-test-9"
-SHOT_DIR = "/tmp/zz"
 PAGE_ERRORS: list[str] = []
 
 
@@ -64,7 +63,8 @@ def test_forecast_page_shows_chart_model_and_backtest(page) -> None:
     page.wait_for_function("() => document.querySelector('#fc-facts').textContent.includes('intermittent')")
     page.click('#fc-table tr[data-id="ph100"]')
     page.wait_for_function("() => document.querySelector('#fc-title').textContent.includes('PH-100')")
-    page.screenshot(path=f"{SHOT_DIR}/forecasting.png", full_page=True)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "forecasting.png"), full_page=True)
     assert not PAGE_ERRORS
 
 
@@ -78,5 +78,5 @@ def test_planning_page_shows_policies_and_mrp_grid(page) -> None:
     policy = page.inner_text("#pl-policy")
     assert "Pump housing PH-100" in policy and "Spindle bearing set" in policy
     page.wait_for_function("() => document.querySelectorAll('#pl-production tbody tr:not(.empty)').length > 0")
-    page.screenshot(path=f"{SHOT_DIR}/planning.png", full_page=True)
+    page.screenshot(path=str(SHOTS / "planning.png"), full_page=True)
     assert not PAGE_ERRORS

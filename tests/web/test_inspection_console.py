@@ -4,7 +4,7 @@ A small classifier (with an anomaly detector for heat maps) is registered in the
 the platform starts, so the demo's inspection camera classifies parts at once (the demo would
 otherwise train its own first model in the background). The page must show results with
 thumbnails and figures; the review page must list unsure results and take a decision.
-Screenshots: /tmp/zz/inspection.png and /tmp/zz/review.png.
+Screenshots: ``screenshots/inspection.png`` and ``screenshots/review.png``.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, ZHIZAO, running_platform
+from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, ZHIZAO, running_platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 USER, PASSWORD = "qe", "inspection-test-9"
-SHOTS = Path(os.environ.get("ZHIZAO_SHOTS", "/tmp/zz"))
 
 
 def register_small_model(data: Path) -> None:

@@ -4,7 +4,7 @@ The platform runs the simulator at 600x with 5-minute health windows, so the hea
 models are trained within a minute of start; then an engineer opens a work order for
 a machine, moves it through the board to done (the machine goes into corrective
 maintenance), and rolls a retrained model back on the models page. Screenshots go to
-/tmp/zz/ for a person to look at.
+``screenshots/`` for a person to look at.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, ZHIZAO, running_platform
+from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, ZHIZAO, running_platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SHOTS = Path("/tmp/zz")
 ENGINEER, PASSWORD = "maint-eng", "console-test-9"
 PAGE_ERRORS: list[str] = []
 

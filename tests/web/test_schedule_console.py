@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, ZHIZAO, running_platform
+from tests.web.test_console_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, ZHIZAO, running_platform
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 USER, PASSWORD = "planner", "schedule-test-9"
-SHOT = Path("/tmp/zz/scheduling.png")
+SHOT = SHOTS / "scheduling.png"
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +54,7 @@ def test_schedule_page_shows_gantt_kpis_and_repairs_after_a_breakdown(server: st
         assert page.inner_text("#sch-status") in ("最优", "可行")
         assert page.locator("#sch-breakdown option").count() == 7
         page.wait_for_timeout(1000)
+        SHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SHOT), full_page=True)
         # hovering a bar of the first machine's row shows the operation
         box = page.locator('[data-chart="gantt"]').bounding_box()
