@@ -8,6 +8,7 @@ much tighter confidence intervals than the two means on their own.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -196,7 +197,8 @@ def compare(plant: Plant, scenario: Scenario, settings: RunSettings, *, workers:
     baseline = Scenario(name="baseline")
     workers = workers or min(4, os.cpu_count() or 1)
     done = 0
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # "spawn": forking the platform (threads of the server, DuckDB, torch) could copy a held lock and hang.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(run_replication, plant, scenario if which == "scenario" else baseline,
                                seeds[k], settings.days, settings.warmup_h): (which, k) for which, k in jobs}
         for future in as_completed(futures):
