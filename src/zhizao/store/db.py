@@ -31,7 +31,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 def import_models() -> None:
     """Import the modules that declare tables, so that they register on ``Base``:
     the platform's own and every app's ``model`` module."""
-    import importlib
+    import importlib.util
 
     import zhizao.connect.model  # noqa: F401
     import zhizao.security.model  # noqa: F401
