@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Depends, HTTPException, Request, status
 
 from zhizao.core.context import Context
+from zhizao.core.i18n import pick_lang
 from zhizao.security.model import ROLES, User, role_rank
 
 SESSION_COOKIE = "zhizao_session"
@@ -63,3 +64,12 @@ def require_role(role: str) -> Callable[..., User]:
         return user
 
     return dep
+
+
+def request_lang(request: Request) -> str:
+    """The language of a reply: ``?lang=``, else ``Accept-Language``, else the platform's setting."""
+    asked = request.query_params.get("lang") or request.headers.get("accept-language")
+    if asked:
+        return pick_lang(asked)
+    ctx = getattr(request.app.state, "ctx", None)
+    return ctx.settings.lang if ctx is not None else pick_lang(None)

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from zhizao.api.deps import current_user, get_service, require_role
+from zhizao.api.deps import current_user, get_service, request_lang, require_role
 from zhizao.api.timeparse import parse_ts
 from zhizao.apps.alarms.model import (
     Alarm,
@@ -24,7 +24,7 @@ from zhizao.apps.alarms.model import (
     AlarmState,
 )
 from zhizao.apps.alarms.service import AlarmService, HistoryEntry
-from zhizao.core.i18n import pick_lang, t
+from zhizao.core.i18n import t
 from zhizao.security.model import User
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
@@ -33,11 +33,6 @@ service_dep = Depends(get_service("alarms"))
 _STATUS = {AlarmNotFound: status.HTTP_404_NOT_FOUND, AlarmConflict: status.HTTP_409_CONFLICT,
            AlarmInputError: status.HTTP_422_UNPROCESSABLE_CONTENT}
 
-
-def request_lang(request: Request) -> str:
-    """The ``lang`` parameter, else Accept-Language, else the platform's language."""
-    asked = request.query_params.get("lang") or request.headers.get("accept-language")
-    return pick_lang(asked) if asked else request.app.state.ctx.settings.lang
 
 
 @contextmanager

@@ -14,10 +14,9 @@ from contextlib import contextmanager
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from zhizao.api.deps import current_user, get_service, require_role
+from zhizao.api.deps import current_user, get_service, request_lang, require_role
 from zhizao.apps.energy.model import Anomaly, ConsumptionResponse, EnergyConfig, ShiftProblemIn, ShiftResponse
 from zhizao.apps.energy.service import EnergyInputError, EnergyService
-from zhizao.core.i18n import pick_lang
 from zhizao.security.model import User
 
 router = APIRouter(prefix="/api/energy", tags=["energy"])
@@ -25,9 +24,6 @@ service_dep = Depends(get_service("energy"))
 StartQuery = Query(None, description="Epoch ms; default: end - 24 h")
 EndQuery = Query(None, description="Epoch ms; default: now on the platform clock")
 
-
-def request_lang(request: Request) -> str:
-    return pick_lang(request.query_params.get("lang") or request.headers.get("accept-language"))
 
 
 @contextmanager

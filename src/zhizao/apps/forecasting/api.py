@@ -15,9 +15,9 @@ import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
-from zhizao.api.deps import current_user, get_service, require_role
+from zhizao.api.deps import current_user, get_service, request_lang, require_role
 from zhizao.apps.forecasting.service import ForecastNotFound, ForecastService
-from zhizao.core.i18n import pick_lang, t
+from zhizao.core.i18n import t
 from zhizao.security.model import User
 
 router = APIRouter(prefix="/api/forecast", tags=["forecast"])
@@ -129,7 +129,7 @@ def get_series(series_id: str, request: Request, history: int = Query(120, ge=7,
     try:
         return SeriesDetail(**svc.detail(series_id, history))
     except ForecastNotFound:
-        lang = pick_lang(request.query_params.get("lang") or request.headers.get("accept-language"))
+        lang = request_lang(request)
         raise HTTPException(status.HTTP_404_NOT_FOUND, t("forecasting.error.unknown_series", lang, id=series_id)) \
             from None
 

@@ -16,21 +16,17 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from zhizao.api.deps import current_user, get_service, require_role
+from zhizao.api.deps import current_user, get_service, request_lang, require_role
 from zhizao.api.timeparse import time_range
 from zhizao.apps.inspection.model import InspectionStats, ResultOut
 from zhizao.apps.inspection.service import InspectionError, InspectionService
-from zhizao.core.i18n import pick_lang, t
+from zhizao.core.i18n import t
 from zhizao.security.model import User
 
 router = APIRouter(prefix="/api/inspection", tags=["inspection"])
 service_dep = Depends(get_service("inspection"))
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 
-
-def request_lang(request: Request) -> str:
-    asked = request.query_params.get("lang") or request.headers.get("accept-language")
-    return pick_lang(asked) if asked else request.app.state.ctx.settings.lang
 
 
 @contextmanager

@@ -14,10 +14,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
-from zhizao.api.deps import current_user, get_service
+from zhizao.api.deps import current_user, get_service, request_lang
 from zhizao.apps.oee.model import DowntimeList, OeeResult, Pareto
 from zhizao.apps.oee.service import OeeQueryError, OeeService
-from zhizao.core.i18n import pick_lang
 from zhizao.security.model import User
 
 router = APIRouter(prefix="/api", tags=["oee"])
@@ -27,9 +26,6 @@ ScopeQuery = Query(None, description="UNS path prefix: enterprise, site, area, l
 StartQuery = Query(None, description="Epoch ms or ISO-8601; default: end - 8 h")
 EndQuery = Query(None, description="Epoch ms or ISO-8601; default: now on the platform clock")
 
-
-def request_lang(request: Request) -> str:
-    return pick_lang(request.query_params.get("lang") or request.headers.get("accept-language"))
 
 
 @contextmanager

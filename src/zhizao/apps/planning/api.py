@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
-from zhizao.api.deps import current_user, get_service, require_role
+from zhizao.api.deps import current_user, get_service, request_lang, require_role
 from zhizao.apps.planning.model import ItemSettings, ItemUpdate, MrpOut, PolicyRow
 from zhizao.apps.planning.service import ItemNotFound, PlanningInputError, PlanningService
-from zhizao.core.i18n import pick_lang, t
+from zhizao.core.i18n import t
 from zhizao.security.model import User
 
 router = APIRouter(prefix="/api/planning", tags=["planning"])
@@ -33,7 +33,7 @@ def _errors(request: Request) -> Iterator[None]:
     except PlanningInputError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     except ItemNotFound as exc:
-        lang = pick_lang(request.query_params.get("lang") or request.headers.get("accept-language"))
+        lang = request_lang(request)
         raise HTTPException(status.HTTP_404_NOT_FOUND, t("planning.error.unknown_item", lang, id=exc.args[0])) \
             from None
 

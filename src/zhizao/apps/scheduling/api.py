@@ -13,20 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from zhizao.api.deps import current_user, get_service, require_role
+from zhizao.api.deps import current_user, get_service, request_lang, require_role
 from zhizao.apps.scheduling.service import ScheduleError, SchedulingService
-from zhizao.core.i18n import pick_lang, t
+from zhizao.core.i18n import t
 from zhizao.security.model import User
 
 router = APIRouter(prefix="/api/schedule", tags=["scheduling"])
 service_dep = Depends(get_service("scheduling"))
 
-
-def request_lang(request: Request) -> str:
-    return pick_lang(request.query_params.get("lang") or request.headers.get("accept-language"))
 
 
 @contextmanager

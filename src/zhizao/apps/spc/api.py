@@ -14,7 +14,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from zhizao.api.deps import current_user, get_service, require_role
+from zhizao.api.deps import current_user, get_service, request_lang, require_role
 from zhizao.apps.spc.model import (
     AttributeResponse,
     CapabilityResponse,
@@ -26,7 +26,7 @@ from zhizao.apps.spc.model import (
 )
 from zhizao.apps.spc.rules import RULE_NUMBERS
 from zhizao.apps.spc.service import SpcInputError, SpcService
-from zhizao.core.i18n import pick_lang, t
+from zhizao.core.i18n import t
 from zhizao.security.model import User
 
 router = APIRouter(prefix="/api/spc", tags=["spc"])
@@ -35,9 +35,6 @@ TagQuery = Query(description="Tag path (UNS), e.g. .../insp1/bore_diameter")
 StartQuery = Query(None, description="Epoch ms; default: end - 8 h")
 EndQuery = Query(None, description="Epoch ms; default: now on the platform clock")
 
-
-def request_lang(request: Request) -> str:
-    return pick_lang(request.query_params.get("lang") or request.headers.get("accept-language"))
 
 
 @contextmanager

@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from zhizao.api.deps import current_user, get_service, require_role
-from zhizao.apps.oee.api import request_lang
+from zhizao.api.deps import current_user, get_service, request_lang, require_role
 from zhizao.apps.whatif.engine import ScenarioError
 from zhizao.apps.whatif.model import RunSettings, Scenario
 from zhizao.apps.whatif.service import WhatIfBusy, WhatIfService

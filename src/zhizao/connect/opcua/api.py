@@ -14,13 +14,13 @@ from asyncua import ua
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from zhizao.api.deps import require_role
+from zhizao.api.deps import request_lang, require_role
 from zhizao.assets.loader import PlantError, dump_plant, expand_env, parse_plant
 from zhizao.assets.model import Tag
 from zhizao.connect.opcua.browse import ImportProblem, plant_with_tags
 from zhizao.connect.opcua.config import OpcUaConfig
 from zhizao.connect.opcua.connector import OpcUaConnector, error_text
-from zhizao.core.i18n import pick_lang, t
+from zhizao.core.i18n import t
 from zhizao.security.model import User
 
 router = APIRouter(prefix="/api/connectors", tags=["connectors"])
@@ -66,15 +66,10 @@ class ImportOut(BaseModel):
     added: list[str] = Field(description="UNS paths of the new tags")
 
 
-def _lang(request: Request) -> str:
-    asked = request.query_params.get("lang") or request.headers.get("accept-language")
-    return pick_lang(asked) if asked else request.app.state.ctx.settings.lang
-
-
 def _connector(request: Request, name: str) -> OpcUaConnector:
     """The running instance, else one built (not started) from the plant's declaration."""
     ctx = request.app.state.ctx
-    lang = _lang(request)
+    lang = request_lang(request)
     manager = ctx.services.get("connectors")
     running = manager.connectors.get(name) if manager is not None else None
     spec = next((c for c in ctx.plant.connectors if c.name == name), None)
@@ -94,7 +89,7 @@ async def browse_connector(name: str, body: BrowseIn, request: Request,
                            _: User = Depends(require_role("engineer"))) -> dict[str, Any]:
     """Variables below ``node`` with NodeId, browse path, type, unit and a proposed tag each."""
     connector = _connector(request, name)
-    lang = _lang(request)
+    lang = request_lang(request)
     try:
         ua.NodeId.from_string(body.node)
     except Exception as exc:
@@ -113,7 +108,7 @@ async def import_tags(name: str, body: ImportIn, request: Request,
                       _: User = Depends(require_role("engineer"))) -> dict[str, Any]:
     """Add the tags to the equipment, bound to this connector; the plant is validated and saved."""
     _connector(request, name)
-    lang = _lang(request)
+    lang = request_lang(request)
     tags = []
     for i, tag in enumerate(body.tags):
         if not tag.source.address:
